@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * The `oplog` command. Subcommands arrive with the issues that build them; until then
+ * each says honestly that it does not exist yet.
+ */
+const USAGE = `usage: oplog <command> [options]
+
+commands:
+  serve --role primary|standby   run a primary writer or a standby follower
+  replay                         rebuild a node from a snapshot plus the log
+  inspect                        print records and entries of a store
+  verify                         check that stores are identical and checksums good
+  bench                          run a benchmark
+  demo                           append and replay on the embedded file store
+`;
+
+function main(argv: readonly string[]): number {
+  const command = argv[0];
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (['serve', 'replay', 'inspect', 'verify', 'bench', 'demo'].includes(command)) {
+    process.stderr.write(`oplog ${command}: not implemented yet (see README "Known limits")\n`);
+    return 3;
+  }
+  process.stderr.write(`oplog: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  return 2;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,305 @@
+/**
+ * The two kinds of failure, never mixed (shared/STYLE.md "Errors"):
+ *
+ * - {@link InvariantViolation}: our bug. Thrown by {@link assert}; the process must not
+ *   carry on as if nothing happened.
+ * - {@link OplogError} subclasses: expected operating errors, each with a `code` from the
+ *   closed list {@link ErrorCode}, a `retryable` flag, typed context fields and `cause`.
+ */
+
+export const ERROR_CODES = [
+  'OPLOG_CHECKSUM_MISMATCH',
+  'OPLOG_TOO_LARGE',
+  'OPLOG_MALFORMED',
+  'OPLOG_UNSUPPORTED_VERSION',
+  'OPLOG_INVALID_CLUSTER_ID',
+  'OPLOG_INVALID_INPUT',
+  'OPLOG_FENCED',
+  'OPLOG_CONFLICT',
+  'OPLOG_NOT_CONTIGUOUS',
+  'OPLOG_OVERLOADED',
+  'OPLOG_STORE_UNAVAILABLE',
+  'OPLOG_INTEGRITY',
+  'OPLOG_CORRUPT_STORE',
+  'OPLOG_CLOSED',
+  'OPLOG_CONFIG',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface OplogErrorOptions extends ErrorOptions {
+  readonly retryable?: boolean;
+}
+
+/** Base of every operating error. `code` is stable API; `message` is for humans. */
+export class OplogError extends Error {
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: OplogErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A bug in oplog: a broken internal invariant. Never caught to carry on. */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = 'InvariantViolation';
+  }
+}
+
+/** Throws {@link InvariantViolation} when `condition` is false. Put the numbers in `message`. */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantViolation(typeof message === 'function' ? message() : message);
+}
+
+/** An xxh64 over stored or transported bytes did not match: corruption, never applied. */
+export class ChecksumMismatchError extends OplogError {
+  static readonly code = 'OPLOG_CHECKSUM_MISMATCH';
+  constructor(
+    readonly what: 'record-header' | 'record-body' | 'entry',
+    readonly seq: bigint | undefined,
+    readonly expected: bigint,
+    readonly actual: bigint,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      ChecksumMismatchError.code,
+      `${what} checksum mismatch${seq === undefined ? '' : ` at seq ${seq}`}: expected ${hex64(expected)}, got ${hex64(actual)}`,
+      { retryable: false, ...options },
+    );
+  }
+}
+
+/** A value, key, type, record or request exceeds its documented bound. */
+export class TooLargeError extends OplogError {
+  static readonly code = 'OPLOG_TOO_LARGE';
+  constructor(
+    readonly what: string,
+    readonly bytes: number,
+    readonly bytesMax: number,
+    options?: OplogErrorOptions,
+  ) {
+    super(TooLargeError.code, `${what} is ${bytes} bytes, over the limit of ${bytesMax} bytes`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** Bytes that do not parse as the documented format (truncated, garbage, bad fields). */
+export class MalformedError extends OplogError {
+  static readonly code = 'OPLOG_MALFORMED';
+  constructor(
+    readonly what: string,
+    readonly offset?: number,
+    options?: OplogErrorOptions,
+  ) {
+    super(MalformedError.code, `malformed ${what}${offset === undefined ? '' : ` at byte ${offset}`}`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** A record written by a format version or codec this build does not read. */
+export class UnsupportedVersionError extends OplogError {
+  static readonly code = 'OPLOG_UNSUPPORTED_VERSION';
+  constructor(
+    readonly what: 'format' | 'codec',
+    readonly found: number,
+    options?: OplogErrorOptions,
+  ) {
+    super(UnsupportedVersionError.code, `unsupported record ${what} ${found}`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** A cluster id that could escape its namespace in etcd keys, topic names or paths. */
+export class InvalidClusterIdError extends OplogError {
+  static readonly code = 'OPLOG_INVALID_CLUSTER_ID';
+  constructor(
+    readonly clusterId: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      InvalidClusterIdError.code,
+      `invalid cluster id ${JSON.stringify(clusterId.slice(0, 200))}: must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ and not contain ".."`,
+      { retryable: false, ...options },
+    );
+  }
+}
+
+/** Caller input that breaks a documented rule other than size (e.g. an empty type). */
+export class InvalidInputError extends OplogError {
+  static readonly code = 'OPLOG_INVALID_INPUT';
+  constructor(
+    readonly field: string,
+    reason: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(InvalidInputError.code, `invalid ${field}: ${reason}`, { retryable: false, ...options });
+  }
+}
+
+/** The caller's epoch is no longer current: a newer writer exists. Terminal for a writer. */
+export class FencedError extends OplogError {
+  static readonly code = 'OPLOG_FENCED';
+  constructor(
+    readonly epoch: bigint,
+    readonly currentEpoch: bigint | undefined,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      FencedError.code,
+      `epoch ${epoch} is fenced${currentEpoch === undefined ? '' : ` (current epoch ${currentEpoch})`}`,
+      { retryable: false, ...options },
+    );
+  }
+}
+
+/** A different record already holds this seq. */
+export class ConflictError extends OplogError {
+  static readonly code = 'OPLOG_CONFLICT';
+  constructor(
+    readonly firstSeq: bigint,
+    options?: OplogErrorOptions,
+  ) {
+    super(ConflictError.code, `a different record is already stored at seq ${firstSeq}`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** An append whose firstSeq is not head.lastSeq + 1. */
+export class NotContiguousError extends OplogError {
+  static readonly code = 'OPLOG_NOT_CONTIGUOUS';
+  constructor(
+    readonly firstSeq: bigint,
+    readonly expectedSeq: bigint,
+    options?: OplogErrorOptions,
+  ) {
+    super(NotContiguousError.code, `record starts at seq ${firstSeq}, expected ${expectedSeq}`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** The writer's bounded queue is full; retry later. */
+export class OverloadedError extends OplogError {
+  static readonly code = 'OPLOG_OVERLOADED';
+  constructor(
+    readonly queuedEntries: number,
+    readonly queuedBytes: number,
+    options?: OplogErrorOptions,
+  ) {
+    super(OverloadedError.code, `writer queue full (${queuedEntries} entries, ${queuedBytes} bytes)`, {
+      retryable: true,
+      ...options,
+    });
+  }
+}
+
+/** A store could not be reached or failed transiently; `operation` says what we were doing. */
+export class StoreUnavailableError extends OplogError {
+  static readonly code = 'OPLOG_STORE_UNAVAILABLE';
+  constructor(
+    readonly operation: string,
+    readonly context: Readonly<Record<string, string | number | bigint | undefined>> = {},
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      StoreUnavailableError.code,
+      `${operation} failed: store unavailable${describeCause(options?.cause)}`,
+      {
+        retryable: true,
+        ...options,
+      },
+    );
+  }
+}
+
+/** Two stores hold different bytes at one seq: the log has forked. Stops the writer. */
+export class IntegrityError extends OplogError {
+  static readonly code = 'OPLOG_INTEGRITY';
+  constructor(
+    readonly seq: bigint,
+    detail: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(IntegrityError.code, `integrity failure at seq ${seq}: ${detail}`, {
+      retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** A store's own files are damaged somewhere other than a torn tail. */
+export class CorruptStoreError extends OplogError {
+  static readonly code = 'OPLOG_CORRUPT_STORE';
+  constructor(
+    readonly location: string,
+    readonly seq: bigint | undefined,
+    detail: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      CorruptStoreError.code,
+      `corrupt store at ${location}${seq === undefined ? '' : ` (seq ${seq})`}: ${detail}`,
+      { retryable: false, ...options },
+    );
+  }
+}
+
+/** The object was closed; nothing more can be done with it. */
+export class ClosedError extends OplogError {
+  static readonly code = 'OPLOG_CLOSED';
+  constructor(
+    readonly what: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(ClosedError.code, `${what} is closed`, { retryable: false, ...options });
+  }
+}
+
+/** A configuration value broke a rule; names the field, the value and the rule. */
+export class ConfigError extends OplogError {
+  static readonly code = 'OPLOG_CONFIG';
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly rule: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(ConfigError.code, `config ${field}=${safeJson(value)}: ${rule}`, { retryable: false, ...options });
+  }
+}
+
+function hex64(value: bigint): string {
+  return `0x${value.toString(16).padStart(16, '0')}`;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `: ${cause.message}`;
+  return cause === undefined ? '' : `: ${String(cause)}`;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return (
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
+    );
+  } catch {
+    return String(value);
+  }
+}
