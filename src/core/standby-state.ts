@@ -1,0 +1,177 @@
+/**
+ * The standby lifecycle as an explicit transition table (diagram: docs/standby-state-machine.md,
+ * checked against this table by test/core/standby-state.test.ts).
+ *
+ * Every non-terminal state has an exit driven by an event the shell really produces.
+ * The reference design's review found a RECONNECTING state that only CONNECTED could
+ * leave, which nothing ever fired; here `degraded` is left by `connected`, which the
+ * shell emits whenever a subscription reports `visible`, and the reconnect loop runs
+ * for as long as the state is `degraded` (it never gives up).
+ */
+
+export const STANDBY_STATES = [
+  'starting',
+  'installing_snapshot',
+  'connecting',
+  'syncing',
+  'watching',
+  'degraded',
+  'halted',
+  'promoting',
+  'leaderless',
+  'primary',
+  'failed',
+  'stopped',
+] as const;
+export type StandbyState = (typeof STANDBY_STATES)[number];
+
+export const STANDBY_EVENTS = [
+  /** Local state (or an empty one) is loaded. */
+  'started',
+  /** A snapshot install began (fresh node, or behind retention). */
+  'snapshot_install_began',
+  'snapshot_installed',
+  'snapshot_failed',
+  /** The source subscription reports `visible`. */
+  'connected',
+  /** The source subscription reports `blind`, or a reconnect attempt failed. */
+  'source_lost',
+  /** applied == the source's committed head. */
+  'caught_up',
+  /** The source head moved ahead of applied. */
+  'fell_behind',
+  /** The applier halted on a gap (skip policy `halt`). */
+  'gap_halted',
+  /** The halting gap was filled. */
+  'gap_filled',
+  /** promote() passed its preconditions (or was forced past them). */
+  'promote',
+  /** Promotion failed before fencing: nothing changed, resume following. */
+  'promotion_aborted',
+  /** Promotion failed after fencing: no writer exists; retried with backoff. */
+  'promotion_failed_after_fence',
+  /** This node's writer is running at the new epoch. */
+  'promoted',
+  /** A newer epoch fenced this node's writer. */
+  'fenced',
+  /** An unrecoverable error (integrity, invariant). */
+  'fatal',
+  'stop',
+] as const;
+export type StandbyEvent = (typeof STANDBY_EVENTS)[number];
+
+type Table = { readonly [S in StandbyState]: Partial<Readonly<Record<StandbyEvent, StandbyState>>> };
+
+const FOLLOWING_EXITS = { source_lost: 'degraded', fatal: 'failed', stop: 'stopped' } as const;
+
+/** The whole lifecycle. A (state, event) pair not listed here is rejected. */
+export const STANDBY_TRANSITIONS: Table = {
+  starting: {
+    started: 'connecting',
+    snapshot_install_began: 'installing_snapshot',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
+  installing_snapshot: {
+    snapshot_installed: 'connecting',
+    snapshot_failed: 'starting',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
+  connecting: { connected: 'syncing', ...FOLLOWING_EXITS },
+  syncing: {
+    caught_up: 'watching',
+    gap_halted: 'halted',
+    promote: 'promoting',
+    snapshot_install_began: 'installing_snapshot',
+    ...FOLLOWING_EXITS,
+  },
+  watching: { fell_behind: 'syncing', gap_halted: 'halted', promote: 'promoting', ...FOLLOWING_EXITS },
+  degraded: {
+    connected: 'syncing',
+    source_lost: 'degraded',
+    promote: 'promoting',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
+  halted: {
+    gap_filled: 'syncing',
+    promote: 'promoting',
+    snapshot_install_began: 'installing_snapshot',
+    ...FOLLOWING_EXITS,
+  },
+  promoting: {
+    promoted: 'primary',
+    promotion_aborted: 'syncing',
+    promotion_failed_after_fence: 'leaderless',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
+  leaderless: {
+    promote: 'promoting',
+    promoted: 'primary',
+    promotion_failed_after_fence: 'leaderless',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
+  primary: { fenced: 'stopped', fatal: 'failed', stop: 'stopped' },
+  failed: { stop: 'stopped' },
+  stopped: {},
+};
+
+export const TERMINAL_STATES: readonly StandbyState[] = ['stopped'];
+
+export type TransitionResult =
+  | { readonly ok: true; readonly from: StandbyState; readonly to: StandbyState }
+  | { readonly ok: false; readonly from: StandbyState; readonly reason: string };
+
+/** Looks up (state, event); never throws: a rejected event is a value the shell logs. */
+export function transition(state: StandbyState, event: StandbyEvent): TransitionResult {
+  const to = STANDBY_TRANSITIONS[state][event];
+  if (to === undefined)
+    return { ok: false, from: state, reason: `event ${event} is not accepted in state ${state}` };
+  return { ok: true, from: state, to };
+}
+
+/** Why a promotion is refused. `force` overrides only the ones marked overridable. */
+export type PromotionBlocker =
+  'not_a_standby' | 'installing_snapshot' | 'divergent' | 'degraded' | 'halted' | 'not_caught_up';
+
+export const OVERRIDABLE_BLOCKERS: readonly PromotionBlocker[] = [
+  'divergent',
+  'degraded',
+  'halted',
+  'not_caught_up',
+];
+
+export interface PromotionView {
+  readonly state: StandbyState;
+  readonly divergent: boolean;
+  readonly appliedSeq: bigint;
+  /** The committed head as last seen from a visible source. */
+  readonly headSeq: bigint;
+}
+
+/**
+ * The preconditions of DESIGN.md "Promotion", as a list of blockers (empty: may
+ * promote). A node mid snapshot install is never promoted, even forced: its state is
+ * neither the old nor the new snapshot. `overridden` lists what `force` waived.
+ */
+export function promotionCheck(
+  view: PromotionView,
+  force: boolean,
+): { blockers: PromotionBlocker[]; overridden: PromotionBlocker[] } {
+  const all: PromotionBlocker[] = [];
+  if (view.state === 'installing_snapshot') all.push('installing_snapshot');
+  else if (!['syncing', 'watching', 'degraded', 'halted', 'leaderless'].includes(view.state))
+    all.push('not_a_standby');
+  if (view.divergent) all.push('divergent');
+  if (view.state === 'degraded') all.push('degraded');
+  if (view.state === 'halted') all.push('halted');
+  if (view.appliedSeq < view.headSeq) all.push('not_caught_up');
+  if (!force) return { blockers: all, overridden: [] };
+  return {
+    blockers: all.filter((b) => !OVERRIDABLE_BLOCKERS.includes(b)),
+    overridden: all.filter((b) => OVERRIDABLE_BLOCKERS.includes(b)),
+  };
+}
