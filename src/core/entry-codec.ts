@@ -34,6 +34,14 @@ export const ENTRY_BYTES_MIN = 1 + 27 + 1 + 1 + 2 + 10;
  * wire format's bounds. Returns the UTF-8 sizes so callers can budget bytes.
  */
 export function validateOp(op: Op): { typeBytes: number; keyBytes: number } {
+  validateOpShape(op);
+  const typeBytes = utf8Length(op.type, TYPE_BYTES_MAX, 'type');
+  const keyBytes = utf8Length(op.key, KEY_BYTES_MAX, 'key');
+  return { typeBytes, keyBytes };
+}
+
+/** Every check of {@link validateOp} that needs no UTF-8 encoding. */
+function validateOpShape(op: Op): void {
   if (typeof op.type !== 'string' || op.type.length === 0)
     throw new InvalidInputError('type', 'must be a non-empty string');
   if (typeof op.key !== 'string') throw new InvalidInputError('key', 'must be a string');
@@ -42,10 +50,7 @@ export function validateOp(op: Op): { typeBytes: number; keyBytes: number } {
     throw new InvalidInputError('type', 'is not well-formed UTF-16 (lone surrogate)');
   if (!op.key.isWellFormed())
     throw new InvalidInputError('key', 'is not well-formed UTF-16 (lone surrogate)');
-  const typeBytes = utf8Length(op.type, TYPE_BYTES_MAX, 'type');
-  const keyBytes = utf8Length(op.key, KEY_BYTES_MAX, 'key');
   if (op.value.length > VALUE_BYTES_MAX) throw new TooLargeError('value', op.value.length, VALUE_BYTES_MAX);
-  return { typeBytes, keyBytes };
 }
 
 /** Upper bound of an entry's encoded size, for budgeting batches before encoding. */
@@ -88,14 +93,15 @@ function writeEntry(writer: ByteWriter, entry: EntryFields): bigint {
 }
 
 function writeFields(writer: ByteWriter, entry: EntryFields): void {
-  validateOp(entry);
+  // Byte bounds of type and key are enforced by writeStr, which encodes each once.
+  validateOpShape(entry);
   if (!Number.isSafeInteger(entry.ts) || entry.ts < 0)
     throw new InvalidInputError('ts', `${entry.ts} is not a non-negative safe integer of ms`);
   writeU64(writer, entry.seq);
   writeU64(writer, entry.epoch);
   writeU64(writer, BigInt(entry.ts));
-  writeStr(writer, entry.type);
-  writeStr(writer, entry.key);
+  writeStr(writer, entry.type, TYPE_BYTES_MAX, 'type');
+  writeStr(writer, entry.key, KEY_BYTES_MAX, 'key');
   writeBin(writer, entry.value);
 }
 
@@ -105,9 +111,9 @@ function writeU64(writer: ByteWriter, value: bigint): void {
   writer.u64(value);
 }
 
-function writeStr(writer: ByteWriter, value: string): void {
-  const { written } = utf8Encoder.encodeInto(value, scratch);
-  const bytes = scratch.subarray(0, written);
+function writeStr(writer: ByteWriter, value: string, bytesMax: number, field: string): void {
+  const bytes = scratch.subarray(0, utf8Length(value, bytesMax, field));
+  const written = bytes.length;
   if (written < 32) {
     writer.u8(0xa0 | written);
   } else if (written < 0x100) {

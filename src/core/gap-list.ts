@@ -3,8 +3,6 @@
  * when it was first seen and its fetch schedule. Bounded by the pending buffer: every
  * hole ends just below a pending entry or at the highest known seq.
  */
-import type { Seq } from './types.js';
-
 export interface Gap {
   fromSeq: bigint;
   toSeq: bigint;
@@ -59,9 +57,5 @@ export class GapList {
     while (this.gaps.length > 0 && this.gaps[0]!.toSeq < seq) this.gaps.shift();
     const head = this.gaps[0];
     if (head !== undefined && head.fromSeq < seq) head.fromSeq = seq;
-  }
-
-  contains(seq: Seq): boolean {
-    return this.gaps.some((g) => g.fromSeq <= seq && seq <= g.toSeq);
   }
 }
