@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'OPLOG_CORRUPT_STORE',
   'OPLOG_CLOSED',
   'OPLOG_CONFIG',
+  'OPLOG_TRUNCATED',
+  'OPLOG_LOCKED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -269,6 +271,34 @@ export class ClosedError extends OplogError {
     options?: OplogErrorOptions,
   ) {
     super(ClosedError.code, `${what} is closed`, { retryable: false, ...options });
+  }
+}
+
+/** The log below `firstAvailableSeq` was removed by retention: install a snapshot. */
+export class TruncatedError extends OplogError {
+  static readonly code = 'OPLOG_TRUNCATED';
+  constructor(
+    readonly fromSeq: bigint,
+    readonly firstAvailableSeq: bigint,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      TruncatedError.code,
+      `seq ${fromSeq} is below the retained log (first available seq ${firstAvailableSeq})`,
+      { retryable: false, ...options },
+    );
+  }
+}
+
+/** Another live process holds the store's writer lock. */
+export class LockedError extends OplogError {
+  static readonly code = 'OPLOG_LOCKED';
+  constructor(
+    readonly lockPath: string,
+    readonly holder: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(LockedError.code, `${lockPath} is held by ${holder}`, { retryable: true, ...options });
   }
 }
 

@@ -135,6 +135,21 @@ function writeHeader(bytes: Uint8Array, header: RecordHeader): void {
  * ChecksumMismatchError or TooLargeError.
  */
 export function parseRecordHeader(bytes: Uint8Array): RecordHeader {
+  const header = parseHeaderPrefix(bytes);
+  if (bytes.length !== HEADER_BYTES + header.bodyBytes)
+    throw new MalformedError(
+      `record: ${bytes.length} bytes, header says ${HEADER_BYTES + header.bodyBytes}`,
+      28,
+    );
+  return header;
+}
+
+/**
+ * Like {@link parseRecordHeader} for a buffer that starts with a record and may hold
+ * more (or less) after its header: for scanning a log file. The record's full length
+ * is `HEADER_BYTES + bodyBytes`.
+ */
+export function parseHeaderPrefix(bytes: Uint8Array): RecordHeader {
   if (bytes.length < HEADER_BYTES)
     throw new MalformedError(`record: ${bytes.length} bytes, shorter than its header`, 0);
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
@@ -158,8 +173,6 @@ export function parseRecordHeader(bytes: Uint8Array): RecordHeader {
     throw new MalformedError(`record: seq range from ${firstSeq}`, 16);
   if (HEADER_BYTES + bodyBytes > RECORD_BYTES_MAX)
     throw new TooLargeError('record', HEADER_BYTES + bodyBytes, RECORD_BYTES_MAX);
-  if (bytes.length !== HEADER_BYTES + bodyBytes)
-    throw new MalformedError(`record: ${bytes.length} bytes, header says ${HEADER_BYTES + bodyBytes}`, 28);
   if (rawBytes > RAW_BODY_BYTES_MAX)
     throw new TooLargeError('record body (uncompressed)', rawBytes, RAW_BODY_BYTES_MAX);
   if (codec === CODEC_NONE && rawBytes !== bodyBytes)

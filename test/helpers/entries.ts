@@ -4,6 +4,8 @@ import { encodeRecord, type BatchRecord } from '../../src/core/record-codec.js';
 import type { Compression } from '../../src/core/compression.js';
 import { epoch as toEpoch, seq as toSeq } from '../../src/core/types.js';
 import { nativeZstd } from '../../src/compression/zstd.js';
+import { xxh64 } from '@node-rs/xxhash';
+import { HEADER_BYTES } from '../../src/core/record-codec.js';
 
 const encoder = new TextEncoder();
 
@@ -57,4 +59,22 @@ export function randomBytes(length: number, seed = 0x9e3779b9): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/**
+ * A record whose header (with a valid header checksum) claims a 950 KiB body: what a
+ * hostile or buggy writer could send. The codec never produces one.
+ */
+export function oversizedRecord(firstSeq: bigint): BatchRecord {
+  const base = makeRecord(firstSeq, 1);
+  const bodyBytes = 950 * 1024;
+  const bytes = new Uint8Array(HEADER_BYTES + bodyBytes);
+  bytes.set(base.bytes.subarray(0, HEADER_BYTES));
+  const view = new DataView(bytes.buffer);
+  view.setUint8(5, 0);
+  view.setUint32(28, bodyBytes);
+  view.setUint32(32, bodyBytes);
+  view.setBigUint64(36, xxh64(bytes.subarray(HEADER_BYTES)));
+  view.setBigUint64(44, xxh64(bytes.subarray(0, 44)));
+  return { ...base, bodyBytes, rawBytes: bodyBytes, bytes };
 }

@@ -1,0 +1,131 @@
+/**
+ * The in-memory LogStore: the reference adapter for the contract suite and for tests
+ * of the roles. Not durable; everything else about it follows the contract exactly.
+ */
+import { ClosedError, TruncatedError } from '../core/errors.js';
+import type { BatchRecord } from '../core/record-codec.js';
+import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../core/types.js';
+import type { LogStore, Subscription } from './log-store.js';
+import { checkFence, decideAppend } from './contract-rules.js';
+import { recordIndexCovering } from './record-search.js';
+import { tailSubscription } from './tail-subscription.js';
+
+export class MemoryLogStore implements LogStore {
+  readonly kind = 'memory';
+  /** Contiguous records in seq order: records[i + 1].firstSeq = records[i].lastSeq + 1. */
+  private readonly records: BatchRecord[] = [];
+  private epochValue = toEpoch(0n);
+  /** Seqs below this were removed by truncateBefore. */
+  private firstAvailableSeq = 1n;
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly pageRecords = 64) {}
+
+  /** Appends run one after another, in call order, like a real store's single writer. */
+  private appendChain: Promise<unknown> = Promise.resolve();
+
+  append(record: BatchRecord, epoch: Epoch): Promise<void> {
+    const result = this.appendChain.then(() => this.appendNow(record, epoch));
+    this.appendChain = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendNow(record: BatchRecord, epoch: Epoch): Promise<void> {
+    this.checkOpen();
+    const decision = await decideAppend(record, epoch, {
+      epoch: this.epochValue,
+      lastSeq: this.lastSeq(),
+      recordAt: (seq) => {
+        const i = recordIndexCovering(this.records, seq);
+        return i === undefined ? undefined : this.records[i];
+      },
+    });
+    if (decision === 'duplicate') return;
+    this.records.push({ ...record, bytes: record.bytes.slice() });
+    this.wake();
+  }
+
+  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+    this.checkOpen();
+    if (fromSeq < this.firstAvailableSeq) throw new TruncatedError(fromSeq, this.firstAvailableSeq);
+    let index = recordIndexCovering(this.records, fromSeq) ?? this.records.length;
+    let delivered = 0;
+    while (delivered < limitRecords && index < this.records.length) {
+      // One page per turn of the event loop, as a remote store would deliver them.
+      const page = this.records.slice(index, index + Math.min(this.pageRecords, limitRecords - delivered));
+      index += page.length;
+      for (const record of page) {
+        delivered++;
+        yield record;
+      }
+      await Promise.resolve();
+      this.checkOpen();
+    }
+  }
+
+  async head(): Promise<Head> {
+    this.checkOpen();
+    const last = this.records.at(-1);
+    return last === undefined
+      ? { lastSeq: toSeq(this.firstAvailableSeq - 1n), epoch: toEpoch(0n) }
+      : { lastSeq: last.lastSeq, epoch: last.epoch };
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    this.checkOpen();
+    return this.epochValue;
+  }
+
+  async fence(epoch: Epoch): Promise<void> {
+    this.checkOpen();
+    checkFence(epoch, this.epochValue);
+    this.epochValue = epoch;
+  }
+
+  subscribe(fromSeq: Seq): Subscription {
+    this.checkOpen();
+    return tailSubscription(
+      {
+        read: (from) => this.read(from),
+        waitForChange: (signal) =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              this.waiters.delete(done);
+              signal.removeEventListener('abort', done);
+              resolve();
+            };
+            this.waiters.add(done);
+            signal.addEventListener('abort', done, { once: true });
+          }),
+      },
+      fromSeq,
+    );
+  }
+
+  async truncateBefore(seq: Seq): Promise<void> {
+    this.checkOpen();
+    let drop = 0;
+    while (drop < this.records.length - 1 && this.records[drop]!.lastSeq < seq) drop++;
+    if (drop === 0) return;
+    this.firstAvailableSeq = this.records[drop]!.firstSeq;
+    this.records.splice(0, drop);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+  }
+
+  private lastSeq(): bigint {
+    return this.records.at(-1)?.lastSeq ?? this.firstAvailableSeq - 1n;
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('memory store');
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A subscription built from two capabilities every store has: read from a seq to the
+ * current end, and wait until something may have changed. It delivers each record
+ * once in seq order, reports `visible`/`blind`, and after an error retries with capped
+ * exponential backoff, resuming at the last delivered seq + 1.
+ */
+import { OplogError } from '../core/errors.js';
+import type { BatchRecord } from '../core/record-codec.js';
+import type { Seq } from '../core/types.js';
+import type { Subscription, SubscriptionEvent, Visibility } from './log-store.js';
+
+export interface TailSource {
+  read(fromSeq: Seq): AsyncIterable<BatchRecord>;
+  /** Resolves when new records may exist (or after a poll interval); rejects never. */
+  waitForChange(signal: AbortSignal): Promise<void>;
+}
+
+export interface RetryPolicy {
+  readonly retryDelayMs: number;
+  readonly retryDelayMaxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retryDelayMs: 50, retryDelayMaxMs: 2_000 };
+
+/** Errors that retrying cannot fix end the subscription; everything else is blindness. */
+function isFatal(error: unknown): boolean {
+  return error instanceof OplogError && !error.retryable;
+}
+
+export function tailSubscription(
+  source: TailSource,
+  fromSeq: Seq,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Subscription {
+  const abort = new AbortController();
+  async function* events(): AsyncGenerator<SubscriptionEvent> {
+    let nextSeq = fromSeq as bigint;
+    let visibility: Visibility | undefined;
+    let failures = 0;
+    while (!abort.signal.aborted) {
+      try {
+        for await (const record of source.read(nextSeq as Seq)) {
+          if (abort.signal.aborted) return;
+          if (visibility !== 'visible') {
+            visibility = 'visible';
+            yield { type: 'visibility', visibility };
+          }
+          if (record.lastSeq < nextSeq) continue;
+          nextSeq = record.lastSeq + 1n;
+          yield { type: 'record', record };
+        }
+        failures = 0;
+        if (visibility !== 'visible') {
+          visibility = 'visible';
+          yield { type: 'visibility', visibility };
+        }
+        await source.waitForChange(abort.signal);
+      } catch (cause) {
+        if (abort.signal.aborted) return;
+        if (isFatal(cause)) throw cause;
+        if (visibility !== 'blind') {
+          visibility = 'blind';
+          yield { type: 'visibility', visibility, cause };
+        }
+        const delayMs = Math.min(retry.retryDelayMaxMs, retry.retryDelayMs * 2 ** Math.min(failures, 16));
+        failures++;
+        await abortableSleep(delayMs * (0.5 + Math.random() / 2), abort.signal);
+      }
+    }
+  }
+  const iterator = events();
+  return {
+    close: () => {
+      abort.abort();
+      void iterator.return(undefined);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

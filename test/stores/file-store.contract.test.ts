@@ -1,0 +1,26 @@
+/**
+ * Runs the LogStore contract suite against the file store, with tiny segments so that
+ * retention and reads cross segment boundaries, and a reopen check for durability.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { FileLogStore } from '../../src/stores/file/file-store.js';
+import type { LogStore } from '../../src/stores/log-store.js';
+import { runLogStoreContract } from '../contract/log-store.contract.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'oplog-file-contract-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+let counter = 0;
+const options = (clusterId: string) => ({ dataDir, clusterId, segmentBytesMax: 1, indexIntervalBytes: 1 });
+
+runLogStoreContract('file', {
+  create: () => FileLogStore.open(options(`c${++counter}`)),
+  reopen: async (store: LogStore) => {
+    await store.close();
+    const clusterId = (store as FileLogStore).dir.split('/').at(-1)!;
+    return FileLogStore.open(options(clusterId));
+  },
+});
