@@ -19,6 +19,7 @@ export class MemoryLogStore implements LogStore {
   private firstAvailableSeq = 1n;
   private closed = false;
   private readonly waiters = new Set<() => void>();
+  private changes = 0;
 
   constructor(private readonly pageRecords = 64) {}
 
@@ -88,8 +89,10 @@ export class MemoryLogStore implements LogStore {
     return tailSubscription(
       {
         read: (from) => this.read(from),
-        waitForChange: (signal) =>
+        changeCount: () => this.changes,
+        waitForChange: (signal, sinceCount) =>
           new Promise<void>((resolve) => {
+            if (sinceCount !== this.changes || this.closed) return resolve();
             const done = () => {
               this.waiters.delete(done);
               signal.removeEventListener('abort', done);
@@ -122,6 +125,7 @@ export class MemoryLogStore implements LogStore {
   }
 
   private wake(): void {
+    this.changes++;
     for (const waiter of [...this.waiters]) waiter();
   }
 

@@ -11,8 +11,14 @@ import type { Subscription, SubscriptionEvent, Visibility } from './log-store.js
 
 export interface TailSource {
   read(fromSeq: Seq): AsyncIterable<BatchRecord>;
-  /** Resolves when new records may exist (or after a poll interval); rejects never. */
-  waitForChange(signal: AbortSignal): Promise<void>;
+  /** A counter that moves whenever records may have been added. */
+  changeCount(): number;
+  /**
+   * Resolves when new records may exist: at once if changeCount() has moved past
+   * `sinceCount` (a change during the last read is never missed), else on the next
+   * change or after a poll interval. Never rejects.
+   */
+  waitForChange(signal: AbortSignal, sinceCount: number): Promise<void>;
 }
 
 export interface RetryPolicy {
@@ -38,6 +44,7 @@ export function tailSubscription(
     let visibility: Visibility | undefined;
     let failures = 0;
     while (!abort.signal.aborted) {
+      const sinceCount = source.changeCount();
       try {
         for await (const record of source.read(nextSeq as Seq)) {
           if (abort.signal.aborted) return;
@@ -54,7 +61,7 @@ export function tailSubscription(
           visibility = 'visible';
           yield { type: 'visibility', visibility };
         }
-        await source.waitForChange(abort.signal);
+        await source.waitForChange(abort.signal, sinceCount);
       } catch (cause) {
         if (abort.signal.aborted) return;
         if (isFatal(cause)) throw cause;

@@ -89,6 +89,8 @@ export class FileLogStore implements LogStore {
   private closed = false;
   private watcher: FSWatcher | undefined;
   private readonly waiters = new Set<() => void>();
+  /** Moves on every append here and every file event seen by the watcher. */
+  private changes = 0;
   private readonly segmentBytesMax: number;
   private readonly indexIntervalBytes: number;
   private readonly pollIntervalMs: number;
@@ -202,8 +204,13 @@ export class FileLogStore implements LogStore {
 
   subscribe(fromSeq: Seq): Subscription {
     this.checkUsable();
+    this.ensureWatcher();
     return tailSubscription(
-      { read: (from) => this.read(from), waitForChange: (signal) => this.waitForChange(signal) },
+      {
+        read: (from) => this.read(from),
+        changeCount: () => this.changes,
+        waitForChange: (signal, sinceCount) => this.waitForChange(signal, sinceCount),
+      },
       fromSeq,
     );
   }
@@ -485,9 +492,10 @@ export class FileLogStore implements LogStore {
 
   // ---- waiting for changes ---------------------------------------------------------
 
-  private waitForChange(signal: AbortSignal): Promise<void> {
+  private waitForChange(signal: AbortSignal, sinceCount: number): Promise<void> {
     this.ensureWatcher();
     return new Promise<void>((resolve) => {
+      if (sinceCount !== this.changes || this.closed) return resolve();
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
@@ -514,6 +522,7 @@ export class FileLogStore implements LogStore {
   }
 
   private wake(): void {
+    this.changes++;
     for (const waiter of [...this.waiters]) waiter();
   }
 
