@@ -16,7 +16,7 @@
  * its next group; a fence in this process is ordered with the appends.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
@@ -79,6 +79,8 @@ export class FileLogStore implements LogStore {
   readonly kind = 'file';
   private readonly segments: Segment[] = [];
   private epochValue = toEpoch(0n);
+  /** ino:mtime:size of the epoch file when epochValue was read from it. */
+  private epochFileVersion: string | undefined;
   /** What readers may see: the last record made durable by this writer (or found by a reader). */
   private committed: { lastSeq: bigint; epoch: bigint } = { lastSeq: 0n, epoch: 0n };
   private activeFh: FileHandle | undefined;
@@ -271,7 +273,7 @@ export class FileLogStore implements LogStore {
     const settled: Settle[] = [];
     const written: BatchRecord[] = [];
     try {
-      this.epochValue = await readEpochFile(this.epochPath);
+      await this.maybeReloadEpoch();
       for (const job of group) {
         const view = {
           epoch: this.epochValue,
@@ -328,6 +330,22 @@ export class FileLogStore implements LogStore {
       offset += bytesWritten;
     }
     this.noteRecord(segment, segment.endOffset, record);
+  }
+
+  /**
+   * Re-reads the epoch file when it changed (another process may have fenced us). One
+   * stat per group of appends; the file is replaced by rename, so a new inode or mtime
+   * means new content.
+   */
+  private async maybeReloadEpoch(): Promise<void> {
+    const info = await stat(this.epochPath, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    const version = info === undefined ? 'none' : `${info.ino}:${info.mtimeNs}:${info.size}`;
+    if (version === this.epochFileVersion) return;
+    this.epochValue = await readEpochFile(this.epochPath);
+    this.epochFileVersion = version;
   }
 
   private async fenceFile(epoch: Epoch): Promise<void> {
