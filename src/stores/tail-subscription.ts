@@ -19,6 +19,8 @@ export interface TailSource {
    * change or after a poll interval. Never rejects.
    */
   waitForChange(signal: AbortSignal, sinceCount: number): Promise<void>;
+  /** Releases what the source holds for this subscription (a watch, say). */
+  close?(): void;
 }
 
 export interface RetryPolicy {
@@ -79,6 +81,7 @@ export function tailSubscription(
   return {
     close: () => {
       abort.abort();
+      source.close?.();
       void iterator.return(undefined);
     },
     [Symbol.asyncIterator]: () => iterator,

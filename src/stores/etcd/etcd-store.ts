@@ -1,0 +1,352 @@
+/**
+ * The etcd LogStore (DESIGN.md "Stores"). Keys, under a validated prefix and cluster id:
+ *
+ *   /<prefix>/<cluster>/log/<firstSeq, 20 digits>   one batch record
+ *   /<prefix>/<cluster>/head                        lastSeq of the last record
+ *   /<prefix>/<cluster>/head-epoch                  that record's epoch
+ *   /<prefix>/<cluster>/epoch                       the fencing epoch
+ *
+ * An append is one transaction, one raft proposal:
+ * `If(epoch == mine AND head == firstSeq − 1) Then(put record, put head, put head-epoch)
+ * Else(get epoch, get head, get log/<firstSeq>)`; the Else answers decide, atomically,
+ * between an idempotent retry, a conflict, a fence and a gap. A subscription reads, then
+ * uses a watch on the head key only as a doorbell: every record it delivers comes from a
+ * read from the last delivered seq + 1, so a cancelled watch, a compacted revision or a
+ * reconnect can never make it skip or resume blindly.
+ */
+import { noop } from 'cockatiel';
+import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { validateClusterId } from '../../core/cluster-id.js';
+import {
+  ClosedError,
+  CorruptStoreError,
+  InvalidInputError,
+  NotContiguousError,
+  OplogError,
+  StoreUnavailableError,
+  TruncatedError,
+} from '../../core/errors.js';
+import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
+import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { checkFence, decideAppend } from '../contract-rules.js';
+import type { LogStore, Subscription } from '../log-store.js';
+import { tailSubscription } from '../tail-subscription.js';
+
+export interface EtcdStoreOptions {
+  /** `host:port` or URLs; several for a cluster. */
+  readonly hosts: string | readonly string[];
+  readonly clusterId: string;
+  /** First key segment; same rules as a cluster id. Default `oplog`. */
+  readonly prefix?: string;
+  /** Deadline of every unary call. Default 5,000 ms. */
+  readonly callTimeoutMs?: number;
+  /** Records per range request when reading. Default 16 (records are ≤ 900 KiB). */
+  readonly pageRecords?: number;
+  /** A subscription re-reads at least this often without a watch event. Default 1,000 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+const SEQ_DIGITS = 20;
+
+export class EtcdLogStore implements LogStore {
+  readonly kind = 'etcd';
+  private readonly client: Etcd3;
+  private readonly root: string;
+  private readonly logPrefix: string;
+  private readonly headKey: string;
+  private readonly headEpochKey: string;
+  private readonly epochKey: string;
+  private readonly pageRecords: number;
+  private readonly pollIntervalMs: number;
+  private closed = false;
+
+  /** Validates every name before a client exists, so a bad one never reaches etcd. */
+  constructor(private readonly options: EtcdStoreOptions) {
+    const cluster = validateClusterId(options.clusterId);
+    const prefix = validateClusterId(options.prefix ?? 'oplog');
+    this.root = `/${prefix}/${cluster}`;
+    this.logPrefix = `${this.root}/log/`;
+    this.headKey = `${this.root}/head`;
+    this.headEpochKey = `${this.root}/head-epoch`;
+    this.epochKey = `${this.root}/epoch`;
+    this.pageRecords = options.pageRecords ?? 16;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    const hosts = (typeof options.hosts === 'string' ? [options.hosts] : options.hosts).map((h) =>
+      h.includes('://') ? h : `http://${h}`,
+    );
+    const callTimeoutMs = options.callTimeoutMs ?? 5_000;
+    this.client = new Etcd3({
+      hosts,
+      dialTimeout: callTimeoutMs,
+      // Retries are ours (the writer retries the same record; subscriptions re-read):
+      // the client's own retry and circuit breaker would hide outages and delay recovery.
+      faultHandling: { host: () => noop, global: noop },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    });
+  }
+
+  /**
+   * Pipelined appends are sent at once, but etcd may apply them out of call order. A
+   * record that arrives before its predecessor fails its head compare; it then waits
+   * for the previous call to settle and tries once more, which restores call order
+   * without serializing the common case.
+   */
+  append(record: BatchRecord, epoch: Epoch): Promise<void> {
+    const previous = this.lastAppend;
+    const attempt = this.appendOnce(record, epoch).catch(async (error: unknown) => {
+      if (!(error instanceof NotContiguousError) || error.firstSeq < error.expectedSeq) throw error;
+      await previous;
+      return this.appendOnce(record, epoch);
+    });
+    this.lastAppend = attempt.catch(() => undefined);
+    return attempt;
+  }
+
+  private lastAppend: Promise<unknown> = Promise.resolve();
+
+  private async appendOnce(record: BatchRecord, epoch: Epoch): Promise<void> {
+    this.checkOpen();
+    const verified = verifyRecord(record.bytes);
+    if (verified.epoch > epoch)
+      throw new InvalidInputError('record', `epoch ${verified.epoch} is above the append epoch ${epoch}`);
+    const key = this.logKey(verified.firstSeq);
+    const result = await this.call('etcd append', { firstSeq: verified.firstSeq }, () =>
+      this.client
+        .if(this.epochKey, 'Value', '==', String(epoch))
+        .and(this.headKey, 'Value', '==', String(verified.firstSeq - 1n))
+        .then(
+          this.client.put(key).value(Buffer.from(record.bytes)),
+          this.client.put(this.headKey).value(String(verified.lastSeq)),
+          this.client.put(this.headEpochKey).value(String(verified.epoch)),
+        )
+        .else(this.client.get(this.epochKey), this.client.get(this.headKey), this.client.get(key))
+        .commit(),
+    );
+    if (result.succeeded) return;
+    // The Else reads were taken atomically with the failed compare: decide on them.
+    const [epochKv, headKv, storedKv] = result.responses.map((r) => r.response_range?.kvs?.[0]);
+    const stored = storedKv === undefined ? undefined : this.verifyStored(storedKv, verified.firstSeq);
+    const decision = await decideAppend(record, epoch, {
+      epoch: toEpoch(decimal(epochKv)),
+      lastSeq: decimal(headKv),
+      recordAt: (seq) => (seq === verified.firstSeq ? stored : undefined),
+    });
+    // `write` would mean the compare held after all: not possible within one transaction.
+    if (decision === 'write')
+      throw new StoreUnavailableError('etcd append: compare failed without a reason', {
+        firstSeq: verified.firstSeq,
+      });
+  }
+
+  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+    this.checkOpen();
+    let nextSeq: bigint = fromSeq;
+    let delivered = 0;
+    // The record covering fromSeq starts at or before it: the last key ≤ log/<fromSeq>.
+    const covering = await this.call('etcd read', { fromSeq }, () =>
+      this.client
+        .getAll()
+        .inRange({ start: this.logPrefix, end: `${this.logKey(fromSeq)}\0` })
+        .sort('Key', 'Descend')
+        .limit(1)
+        .exec(),
+    );
+    const candidate = covering.kvs[0];
+    let startKey = this.logKey(fromSeq);
+    let first = true;
+    if (candidate !== undefined) {
+      const record = this.verifyStored(candidate, undefined);
+      if (record.lastSeq >= fromSeq) startKey = candidate.key.toString();
+    }
+    while (delivered < limitRecords) {
+      const page = await this.call('etcd read', { fromSeq: nextSeq }, () =>
+        this.client
+          .getAll()
+          .inRange({ start: startKey, end: `${this.logPrefix}~` })
+          .sort('Key', 'Ascend')
+          .limit(Math.min(this.pageRecords, limitRecords - delivered))
+          .exec(),
+      );
+      for (const kv of page.kvs) {
+        const record = this.verifyStored(kv, undefined);
+        if (first && record.firstSeq > nextSeq) {
+          const head = await this.head();
+          if (nextSeq <= head.lastSeq) throw new TruncatedError(nextSeq, record.firstSeq);
+        }
+        first = false;
+        if (record.firstSeq !== nextSeq && record.lastSeq >= nextSeq && record.firstSeq > nextSeq)
+          throw new CorruptStoreError(kv.key.toString(), nextSeq, `record at ${record.firstSeq} skips ahead`);
+        yield record;
+        nextSeq = record.lastSeq + 1n;
+        delivered++;
+      }
+      if (page.kvs.length === 0 || !page.more) return;
+      startKey = `${page.kvs.at(-1)!.key.toString()}\0`;
+    }
+  }
+
+  async head(): Promise<Head> {
+    this.checkOpen();
+    // One range over both keys: a consistent pair, never a new head with an old epoch.
+    const response = await this.call('etcd head', {}, () =>
+      this.client
+        .getAll()
+        .inRange({ start: this.headKey, end: `${this.headKey}~` })
+        .exec(),
+    );
+    const byKey = new Map(response.kvs.map((kv) => [kv.key.toString(), kv]));
+    return {
+      lastSeq: toSeq(decimal(byKey.get(this.headKey))),
+      epoch: toEpoch(decimal(byKey.get(this.headEpochKey))),
+    };
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    this.checkOpen();
+    const value = await this.call('etcd epoch', {}, () => this.client.get(this.epochKey).string());
+    return toEpoch(value === null ? 0n : BigInt(value));
+  }
+
+  /** A compare-and-set on the epoch key; the first fence also creates head = 0. */
+  async fence(epoch: Epoch): Promise<void> {
+    this.checkOpen();
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.currentEpoch();
+      checkFence(epoch, current);
+      const txn =
+        current === 0n
+          ? this.client
+              .if(this.epochKey, 'Version', '==', 0)
+              .and(this.headKey, 'Version', '==', 0)
+              .then(
+                this.client.put(this.epochKey).value(String(epoch)),
+                this.client.put(this.headKey).value('0'),
+                this.client.put(this.headEpochKey).value('0'),
+              )
+          : this.client
+              .if(this.epochKey, 'Value', '==', String(current))
+              .then(this.client.put(this.epochKey).value(String(epoch)));
+      const result = await this.call('etcd fence', { epoch }, () => txn.commit());
+      if (result.succeeded) return;
+      // Someone else moved the epoch (or created head) in between: look again.
+    }
+    throw new StoreUnavailableError('etcd fence: the epoch kept changing', { epoch });
+  }
+
+  subscribe(fromSeq: Seq): Subscription {
+    this.checkOpen();
+    let changes = 0;
+    const waiters = new Set<() => void>();
+    const ring = () => {
+      changes++;
+      for (const waiter of [...waiters]) waiter();
+    };
+    let watcher: Watcher | undefined;
+    let closed = false;
+    // The doorbell: any put on the head key, and any trouble with the watch, rings it.
+    void this.client
+      .watch()
+      .key(this.headKey)
+      .create()
+      .then((w) => {
+        if (closed) return void w.cancel().catch(() => undefined);
+        watcher = w;
+        for (const event of ['put', 'connected', 'disconnected', 'error', 'end'] as const)
+          w.on(event as 'put', ring);
+      })
+      .catch(ring);
+    return tailSubscription(
+      {
+        read: (from) => this.read(from),
+        changeCount: () => changes,
+        waitForChange: (signal, sinceCount) =>
+          new Promise<void>((resolve) => {
+            if (sinceCount !== changes || this.closed) return resolve();
+            const done = () => {
+              clearTimeout(timer);
+              signal.removeEventListener('abort', done);
+              waiters.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, this.pollIntervalMs);
+            waiters.add(done);
+            signal.addEventListener('abort', done, { once: true });
+          }),
+        close: () => {
+          closed = true;
+          void watcher?.cancel().catch(() => undefined);
+        },
+      },
+      fromSeq,
+    );
+  }
+
+  /** Deletes the records that end below `seq`; the head record always stays. */
+  async truncateBefore(seq: Seq): Promise<void> {
+    this.checkOpen();
+    const head = await this.head();
+    const limit = seq > head.lastSeq ? head.lastSeq : seq;
+    // The record covering `limit` stays; everything keyed before it goes.
+    const covering = await this.call('etcd truncate', { seq }, () =>
+      this.client
+        .getAll()
+        .inRange({ start: this.logPrefix, end: `${this.logKey(limit)}\0` })
+        .sort('Key', 'Descend')
+        .limit(1)
+        .keys(),
+    );
+    const keep = covering[0];
+    if (keep === undefined) return;
+    await this.call('etcd truncate', { seq }, () =>
+      this.client.delete().inRange({ start: this.logPrefix, end: keep }).exec(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+
+  private logKey(seq: bigint): string {
+    return `${this.logPrefix}${seq.toString().padStart(SEQ_DIGITS, '0')}`;
+  }
+
+  /** Verifies a stored record and that its key names its firstSeq. */
+  private verifyStored(kv: IKeyValue, expectedFirstSeq: bigint | undefined): BatchRecord {
+    const key = kv.key.toString();
+    try {
+      const record = verifyRecord(new Uint8Array(kv.value.buffer, kv.value.byteOffset, kv.value.length));
+      const keySeq = BigInt(key.slice(this.logPrefix.length));
+      if (record.firstSeq !== keySeq || (expectedFirstSeq !== undefined && keySeq !== expectedFirstSeq))
+        throw new Error(`key says ${keySeq}, record starts at ${record.firstSeq}`);
+      return record;
+    } catch (cause) {
+      throw new CorruptStoreError(key, expectedFirstSeq, 'stored record fails verification', { cause });
+    }
+  }
+
+  /** Runs an etcd call; transport and server failures become StoreUnavailableError. */
+  private async call<T>(
+    operation: string,
+    context: Readonly<Record<string, string | number | bigint | undefined>>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof OplogError) throw cause;
+      if (this.closed) throw new ClosedError('etcd store', { cause });
+      throw new StoreUnavailableError(operation, { cluster: this.options.clusterId, ...context }, { cause });
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('etcd store');
+  }
+}
+
+function decimal(kv: IKeyValue | undefined): bigint {
+  return kv === undefined ? 0n : BigInt(kv.value.toString());
+}
