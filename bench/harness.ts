@@ -59,3 +59,30 @@ export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/**
+ * Runs `op` with up to `inFlight` calls outstanding for `durationMs`; returns how many
+ * completed and each one's latency in ms (from call to settle).
+ */
+export async function runPipelined(
+  op: (index: number) => Promise<void>,
+  { inFlight, durationMs }: { inFlight: number; durationMs: number },
+): Promise<{ completed: number; seconds: number; latenciesMs: number[] }> {
+  const latenciesMs: number[] = [];
+  const start = performance.now();
+  let issued = 0;
+  // Calls are issued in order; `op` is responsible for keeping their effects ordered.
+  const lanes: Promise<void>[] = [];
+  const issue = (): Promise<void> => {
+    const index = issued++;
+    const t0 = performance.now();
+    return op(index).then(() => void latenciesMs.push(performance.now() - t0));
+  };
+  for (let i = 0; i < inFlight; i++) lanes.push(issue());
+  while (performance.now() - start < durationMs) {
+    await lanes.shift();
+    lanes.push(issue());
+  }
+  await Promise.all(lanes);
+  return { completed: latenciesMs.length, seconds: (performance.now() - start) / 1000, latenciesMs };
+}

@@ -21,7 +21,6 @@ import {
   ClosedError,
   CorruptStoreError,
   InvalidInputError,
-  NotContiguousError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
@@ -87,18 +86,13 @@ export class EtcdLogStore implements LogStore {
   }
 
   /**
-   * Pipelined appends are sent at once, but etcd may apply them out of call order. A
-   * record that arrives before its predecessor fails its head compare; it then waits
-   * for the previous call to settle and tries once more, which restores call order
-   * without serializing the common case.
+   * Appends are sent one at a time, in call order. etcd may apply concurrent
+   * transactions in any order, and a record that arrives before its predecessor fails
+   * its head compare; measured (bench/RESULTS.md), resending those cost more than
+   * pipelining gained, so the writer gets its throughput from larger records instead.
    */
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    const previous = this.lastAppend;
-    const attempt = this.appendOnce(record, epoch).catch(async (error: unknown) => {
-      if (!(error instanceof NotContiguousError) || error.firstSeq < error.expectedSeq) throw error;
-      await previous;
-      return this.appendOnce(record, epoch);
-    });
+    const attempt = this.lastAppend.then(() => this.appendOnce(record, epoch));
     this.lastAppend = attempt.catch(() => undefined);
     return attempt;
   }
