@@ -3,6 +3,8 @@
  * The `oplog` command. Subcommands arrive with the issues that build them; until then
  * each says honestly that it does not exist yet.
  */
+import { demo } from './demo.js';
+
 const USAGE = `usage: oplog <command> [options]
 
 commands:
@@ -14,13 +16,14 @@ commands:
   demo                           append and replay on the embedded file store
 `;
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const command = argv[0];
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (['serve', 'replay', 'inspect', 'verify', 'bench', 'demo'].includes(command)) {
+  if (command === 'demo') return demo(argv.slice(1));
+  if (['serve', 'replay', 'inspect', 'verify', 'bench'].includes(command)) {
     process.stderr.write(`oplog ${command}: not implemented yet (see README "Known limits")\n`);
     return 3;
   }
@@ -28,4 +31,10 @@ function main(argv: readonly string[]): number {
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    process.stderr.write(`oplog: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

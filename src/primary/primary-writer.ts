@@ -1,0 +1,250 @@
+/**
+ * The primary: appends → group-commit planner → one encoded record per batch → every
+ * configured store in parallel → acks in seq order once every store holds the record.
+ *
+ * The planner (src/core) decides; this shell owns the timers, the encoding and the
+ * stores. Each store gets its records strictly in order (a per-store chain), so a
+ * transient failure of batch n on one store holds batch n+1 for that store until n is
+ * retried through; other stores keep going. Transient errors retry the same bytes with
+ * capped backoff; a FencedError from any store stops the writer for good and fails
+ * everything pending; any other refusal (conflict, gap, integrity) also stops it.
+ */
+import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
+import type { Compression } from '../core/compression.js';
+import {
+  ClosedError,
+  FencedError,
+  IntegrityError,
+  OplogError,
+  OverloadedError,
+  StoreUnavailableError,
+} from '../core/errors.js';
+import {
+  GroupCommitPlanner,
+  type PlannedBatch,
+  type PlannerLimits,
+  type PlannerOutput,
+} from '../core/group-commit.js';
+import { RECORD_BYTES_MAX } from '../core/limits.js';
+import { encodeRecord, type BatchRecord } from '../core/record-codec.js';
+import { epoch as toEpoch, seq as toSeq, type Epoch, type Op, type Seq } from '../core/types.js';
+import type { LogStore } from '../stores/log-store.js';
+import { reconcileStores } from './reconcile.js';
+
+export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
+  batchEntriesMax: 1024,
+  // Estimated (uncompressed) bytes; the encoded record must stay under the record cap.
+  batchBytesMax: Math.floor(RECORD_BYTES_MAX * 0.9),
+  lingerMs: 2,
+  pipelineDepth: 4,
+  queueEntriesMax: 100_000,
+  queueBytesMax: 256 * 1024 * 1024,
+};
+
+export interface PrimaryWriterOptions {
+  /** Every store the log lives in; at least one. */
+  readonly stores: readonly LogStore[];
+  readonly compression: Compression;
+  readonly limits?: Partial<PlannerLimits>;
+  /** First and largest delay between retries of a transiently failed append. */
+  readonly retryDelayMs?: number;
+  readonly retryDelayMaxMs?: number;
+  /** Wall clock for entry timestamps and the planner; injected in tests. */
+  readonly nowMs?: () => number;
+}
+
+export type WriterState = 'running' | 'stopped';
+
+interface Waiter {
+  resolve(seq: Seq): void;
+  reject(error: unknown): void;
+}
+
+export class PrimaryWriter {
+  private readonly planner: GroupCommitPlanner;
+  private readonly waiters = new Map<bigint, Waiter>();
+  private readonly storeChains: Promise<void>[];
+  private tickTimer: NodeJS.Timeout | undefined;
+  private tickAtMs: number | undefined;
+  private stateValue: WriterState = 'running';
+  private stopError: OplogError | undefined;
+  private readonly retryDelayMs: number;
+  private readonly retryDelayMaxMs: number;
+  private readonly nowMs: () => number;
+
+  private constructor(
+    private readonly options: PrimaryWriterOptions,
+    readonly epoch: Epoch,
+    firstSeq: Seq,
+  ) {
+    this.planner = new GroupCommitPlanner({ ...DEFAULT_PLANNER_LIMITS, ...options.limits }, epoch, firstSeq);
+    this.storeChains = options.stores.map(() => Promise.resolve());
+    this.retryDelayMs = options.retryDelayMs ?? 20;
+    this.retryDelayMaxMs = options.retryDelayMaxMs ?? 1_000;
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /**
+   * Becomes the writer: fences every store at max(current epochs) + 1, reconciles them
+   * (missing records copied from the longest store; different bytes at one seq is an
+   * IntegrityError and nothing starts), and continues at the common head + 1.
+   */
+  static async start(options: PrimaryWriterOptions): Promise<PrimaryWriter> {
+    if (options.stores.length === 0) throw new ClosedError('primary writer: no stores configured');
+    const epochs = await Promise.all(options.stores.map((s) => s.currentEpoch()));
+    const epoch = toEpoch(epochs.reduce((a, b) => (a > b ? a : b), 0n) + 1n);
+    await Promise.all(options.stores.map((s) => s.fence(epoch)));
+    const head = await reconcileStores(options.stores, epoch);
+    return new PrimaryWriter(options, epoch, toSeq(head + 1n));
+  }
+
+  get state(): WriterState {
+    return this.stateValue;
+  }
+
+  /** Why the writer stopped (a FencedError, or the refusal that stopped it). */
+  get error(): OplogError | undefined {
+    return this.stopError;
+  }
+
+  get nextSeq(): Seq {
+    return this.planner.nextSeq;
+  }
+
+  /** Resolves with the op's seq once every store holds it. Bad input rejects at once. */
+  append(op: Op): Promise<Seq> {
+    return this.appendOne(op);
+  }
+
+  /** Appends in order; resolves with each op's seq. An op refused early rejects the whole call. */
+  async appendMany(ops: readonly Op[]): Promise<Seq[]> {
+    for (const op of ops) validateOp(op);
+    return Promise.all(ops.map((op) => this.appendOne(op)));
+  }
+
+  /** Stops accepting; waits for what is in flight; pending appends that cannot finish fail. */
+  async close(): Promise<void> {
+    if (this.stateValue === 'running') {
+      // Let queued ops go out: tick until nothing is queued or in flight.
+      while (this.planner.queuedEntries > 0 && this.stateValue === 'running') {
+        this.carry(this.planner.tick(Number.MAX_SAFE_INTEGER));
+        await Promise.all(this.storeChains);
+        await new Promise((r) => setImmediate(r));
+      }
+      this.stop(new ClosedError('primary writer'));
+    }
+    await Promise.all(this.storeChains);
+  }
+
+  private appendOne(op: Op): Promise<Seq> {
+    if (this.stateValue !== 'running')
+      return Promise.reject(this.stopError ?? new ClosedError('primary writer'));
+    try {
+      validateOp(op);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const nowMs = this.nowMs();
+    const offered = this.planner.offer(op, entryBytesEstimate(op), nowMs);
+    if (!offered.accepted) {
+      return Promise.reject(
+        offered.reason === 'fenced'
+          ? (this.stopError ?? new FencedError(this.epoch, undefined))
+          : new OverloadedError(this.planner.queuedEntries, this.planner.queuedBytes),
+      );
+    }
+    const promise = new Promise<Seq>((resolve, reject) => this.waiters.set(offered.seq, { resolve, reject }));
+    this.carry(this.planner.tick(nowMs));
+    return promise;
+  }
+
+  /** Carries out the planner's output, in its order: write, then ack, then fail. */
+  private carry(out: PlannerOutput): void {
+    for (const batch of out.write) this.write(batch);
+    for (const range of out.ack) this.settle(range.fromSeq, range.toSeq, (w, s) => w.resolve(toSeq(s)));
+    for (const range of out.fail) {
+      const error = this.stopError ?? new FencedError(this.epoch, undefined);
+      this.settle(range.fromSeq, range.toSeq, (w) => w.reject(error));
+    }
+    this.scheduleTick(out.nextTickAtMs);
+  }
+
+  private settle(fromSeq: bigint, toSeq: bigint, fn: (waiter: Waiter, seq: bigint) => void): void {
+    for (let s = fromSeq; s <= toSeq; s++) {
+      const waiter = this.waiters.get(s);
+      if (waiter === undefined) continue;
+      this.waiters.delete(s);
+      fn(waiter, s);
+    }
+  }
+
+  private write(batch: PlannedBatch): void {
+    let record: BatchRecord;
+    try {
+      record = encodeRecord({
+        epoch: this.epoch,
+        entries: batch.entries,
+        compression: this.options.compression,
+      }).record;
+    } catch (error) {
+      this.stop(
+        error instanceof OplogError ? error : new IntegrityError(batch.entries[0]!.seq, String(error)),
+      );
+      return;
+    }
+    const writes = this.options.stores.map((store, index) => {
+      const done = this.storeChains[index]!.then(() => this.appendWithRetry(store, record));
+      this.storeChains[index] = done.catch(() => undefined);
+      return done;
+    });
+    Promise.all(writes).then(
+      () => {
+        if (this.stateValue === 'running') this.carry(this.planner.onWritten(batch.batchId, this.nowMs()));
+      },
+      (error: unknown) =>
+        this.stop(error instanceof OplogError ? error : new IntegrityError(record.firstSeq, String(error))),
+    );
+  }
+
+  /** Retries transient failures of one store with the same bytes until it holds them or we stop. */
+  private async appendWithRetry(store: LogStore, record: BatchRecord): Promise<void> {
+    let delayMs = this.retryDelayMs;
+    for (;;) {
+      if (this.stateValue !== 'running') throw this.stopError ?? new ClosedError('primary writer');
+      try {
+        await store.append(record, this.epoch);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || !error.retryable) throw error;
+        await new Promise((r) => setTimeout(r, delayMs * (0.5 + Math.random() / 2)));
+        delayMs = Math.min(this.retryDelayMaxMs, delayMs * 2);
+      }
+    }
+  }
+
+  /** Terminal: fail everything pending with `error`. */
+  private stop(error: OplogError): void {
+    if (this.stateValue === 'stopped') return;
+    this.stopError = error;
+    this.stateValue = 'stopped';
+    clearTimeout(this.tickTimer);
+    const out = this.planner.onFenced();
+    for (const range of out.fail) this.settle(range.fromSeq, range.toSeq, (w) => w.reject(error));
+    for (const waiter of this.waiters.values()) waiter.reject(error);
+    this.waiters.clear();
+  }
+
+  private scheduleTick(atMs: number | undefined): void {
+    if (atMs === undefined || this.stateValue !== 'running') return;
+    if (this.tickAtMs !== undefined && this.tickAtMs <= atMs) return;
+    clearTimeout(this.tickTimer);
+    this.tickAtMs = atMs;
+    this.tickTimer = setTimeout(
+      () => {
+        this.tickAtMs = undefined;
+        if (this.stateValue === 'running') this.carry(this.planner.tick(this.nowMs()));
+      },
+      Math.max(0, atMs - this.nowMs()),
+    );
+  }
+}
