@@ -5,18 +5,23 @@
  */
 import { describe, inject, it } from 'vitest';
 
-/** Registers `body` when etcd is available; otherwise a failing (or, if left out, skipped) test. */
-export function describeWithEtcd(name: string, body: (endpoint: string) => void): void {
-  const etcd = inject('etcd');
-  if (etcd.kind === 'ready') describe(name, () => body(etcd.endpoint));
-  else if (etcd.kind === 'skipped')
-    describe.skip(`${name} (OPLOG_SKIP_ETCD=1)`, () => it('left out', () => {}));
+/** Registers `body` when the server is available; otherwise a failing (or, if left out, skipped) test. */
+function describeWith(server: 'etcd' | 'kafka', name: string, body: (endpoint: string) => void): void {
+  const available = inject(server);
+  const flag = `OPLOG_SKIP_${server.toUpperCase()}=1`;
+  if (available.kind === 'ready') describe(name, () => body(available.endpoint));
+  else if (available.kind === 'skipped') describe.skip(`${name} (${flag})`, () => it('left out', () => {}));
   else
     describe(name, () =>
-      it('needs a real etcd', () => {
+      it(`needs a real ${server}`, () => {
         throw new Error(
-          `etcd is not available: ${etcd.reason}. Set OPLOG_SKIP_ETCD=1 to leave these tests out.`,
+          `${server} is not available: ${available.reason}. Set ${flag} to leave these tests out.`,
         );
       }),
     );
 }
+
+export const describeWithEtcd = (name: string, body: (endpoint: string) => void) =>
+  describeWith('etcd', name, body);
+export const describeWithKafka = (name: string, body: (endpoint: string) => void) =>
+  describeWith('kafka', name, body);

@@ -1,0 +1,555 @@
+/**
+ * The Kafka LogStore (DESIGN.md "Stores"): topic `<prefix>.<cluster>`, one partition,
+ * one message per batch record, written by a transactional producer whose
+ * `transactional.id` is stable per cluster, so a new writer's initTransactions fences
+ * the old one inside Kafka. Our fencing epoch lives in `<topic>.epoch` (one message
+ * per fence, written in the fencing producer's first transaction). Readers are read
+ * committed.
+ *
+ * Seq → offset without scanning: every message's timestamp is its record's firstSeq,
+ * so the broker's own time index answers "first offset at or after seq" (ListOffsets by
+ * timestamp). This needs `retention.ms=-1` on the topic (we set it; retention is ours,
+ * by truncateBefore) and a broker that accepts old timestamps (the default).
+ */
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { validateClusterId } from '../../core/cluster-id.js';
+import {
+  ClosedError,
+  CorruptStoreError,
+  FencedError,
+  InvalidInputError,
+  OplogError,
+  StoreUnavailableError,
+  TruncatedError,
+} from '../../core/errors.js';
+import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
+import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { checkFence, decideAppend } from '../contract-rules.js';
+import type { LogStore, Subscription, SubscriptionEvent } from '../log-store.js';
+import { abortableSleep } from '../tail-subscription.js';
+import { readTopic } from './kafka-reader.js';
+
+export interface KafkaStoreOptions {
+  readonly brokers: string | readonly string[];
+  readonly clusterId: string;
+  /** Topic name prefix; same rules as a cluster id. Default `oplog`. */
+  readonly topicPrefix?: string;
+  readonly replicationFactor?: number;
+  readonly minInsyncReplicas?: number;
+  /** A subscription that has not fetched for this long reports `blind`. Default 3,000 ms. */
+  readonly blindAfterMs?: number;
+}
+
+/** Kafka errors after which this producer can never write again: a newer one exists. */
+const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+
+interface WriterHead {
+  readonly lastSeq: bigint;
+  readonly epoch: bigint;
+  /** Offset of the last record's message; reads wait until it is committed-visible. */
+  readonly offset: bigint;
+}
+
+export class KafkaLogStore implements LogStore {
+  readonly kind = 'kafka';
+  readonly topic: string;
+  private readonly epochTopic: string;
+  private readonly kafka: Kafka;
+  private admin: Admin | undefined;
+  private topicsReady: Promise<void> | undefined;
+  private producer: Producer | undefined;
+  /** The fencing epoch our producer was initialised under. */
+  private producerEpoch: bigint | undefined;
+  /** Known only while this instance is the writer; undefined means "look it up". */
+  private writerHead: WriterHead | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(private readonly options: KafkaStoreOptions) {
+    const cluster = validateClusterId(options.clusterId);
+    const prefix = validateClusterId(options.topicPrefix ?? 'oplog');
+    this.topic = `${prefix}.${cluster}`;
+    this.epochTopic = `${this.topic}.epoch`;
+    this.kafka = new Kafka({
+      clientId: `oplog-${cluster}`,
+      brokers: typeof options.brokers === 'string' ? [options.brokers] : [...options.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+      requestTimeout: 10_000,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+  }
+
+  append(record: BatchRecord, epoch: Epoch): Promise<void> {
+    return this.serial(() => this.appendNow(record, epoch));
+  }
+
+  fence(epoch: Epoch): Promise<void> {
+    return this.serial(() => this.fenceNow(epoch));
+  }
+
+  truncateBefore(seq: Seq): Promise<void> {
+    return this.serial(() => this.truncateNow(seq));
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    this.checkOpen();
+    await this.ensureTopics();
+    const last = await this.lastMessage(this.epochTopic);
+    return toEpoch(last === undefined ? 0n : BigInt(last.value.toString()));
+  }
+
+  async head(): Promise<Head> {
+    this.checkOpen();
+    const head = this.writerHead ?? (await this.scanHead());
+    return { lastSeq: toSeq(head.lastSeq), epoch: toEpoch(head.epoch) };
+  }
+
+  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+    this.checkOpen();
+    await this.ensureTopics();
+    const { low, high } = await this.committedEnd();
+    if (high <= low) return;
+    let back = 4n;
+    for (;;) {
+      const found = await this.offsetAtOrAfter(fromSeq, high);
+      const start = found - back > low ? found - back : low;
+      const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
+      let delivered = 0;
+      let first = true;
+      let retryFurtherBack = false;
+      try {
+        for await (const message of stream) {
+          const record = this.verifyMessage(message.value, message.offset);
+          if (record.lastSeq < fromSeq) continue;
+          if (first && record.firstSeq > fromSeq) {
+            if (start > low) {
+              retryFurtherBack = true;
+              break;
+            }
+            throw new TruncatedError(fromSeq, record.firstSeq);
+          }
+          first = false;
+          yield record;
+          if (++delivered >= limitRecords) return;
+        }
+      } finally {
+        await stream.close();
+      }
+      if (!retryFurtherBack) return;
+      back *= 16n;
+    }
+  }
+
+  subscribe(fromSeq: Seq): Subscription {
+    this.checkOpen();
+    const events = new EventQueue<SubscriptionEvent>();
+    const abort = new AbortController();
+    const blindAfterMs = this.options.blindAfterMs ?? 3_000;
+    const run = async () => {
+      let nextSeq: bigint = fromSeq;
+      let visibility: 'visible' | 'blind' | undefined;
+      const see = (v: 'visible' | 'blind', cause?: unknown) => {
+        if (visibility === v) return;
+        visibility = v;
+        events.push(
+          cause === undefined
+            ? { type: 'visibility', visibility: v }
+            : { type: 'visibility', visibility: v, cause },
+        );
+      };
+      for (let failures = 0; !abort.signal.aborted;) {
+        try {
+          // Catch up with a bounded read (it resumes exactly at nextSeq), then follow.
+          for await (const record of this.read(toSeq(nextSeq))) {
+            if (abort.signal.aborted) return;
+            see('visible');
+            if (record.lastSeq < nextSeq) continue;
+            nextSeq = record.lastSeq + 1n;
+            events.push({ type: 'record', record });
+          }
+          see('visible');
+          const { high } = await this.committedEnd();
+          const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: high, endOffset: undefined });
+          const liveness = setInterval(
+            () => {
+              if (performance.now() - stream.lastFetchAtMs > blindAfterMs) see('blind');
+            },
+            Math.max(100, blindAfterMs / 4),
+          );
+          const stop = () => void stream.close();
+          abort.signal.addEventListener('abort', stop, { once: true });
+          try {
+            for await (const message of stream) {
+              see('visible');
+              const record = this.verifyMessage(message.value, message.offset);
+              if (record.lastSeq < nextSeq) continue;
+              if (record.firstSeq > nextSeq) break; // something between: re-read from nextSeq
+              nextSeq = record.lastSeq + 1n;
+              events.push({ type: 'record', record });
+              failures = 0;
+            }
+          } finally {
+            clearInterval(liveness);
+            abort.signal.removeEventListener('abort', stop);
+            await stream.close();
+          }
+        } catch (cause) {
+          if (abort.signal.aborted || this.closed) return;
+          if (cause instanceof OplogError && !cause.retryable) return events.fail(cause);
+          see('blind', cause);
+          await abortableSleep(Math.min(2_000, 100 * 2 ** Math.min(failures++, 5)), abort.signal);
+        }
+      }
+    };
+    void run().finally(() => events.end());
+    const subscription: Subscription = {
+      close: () => {
+        abort.abort();
+        events.end();
+        this.subscriptions.delete(subscription);
+      },
+      [Symbol.asyncIterator]: () => events.iterator(),
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.subscriptions]) s.close();
+    await this.chain.catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  // ---- writing ---------------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(() => {
+      this.checkOpen();
+      return fn();
+    });
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private async fenceNow(epoch: Epoch): Promise<void> {
+    await this.ensureTopics();
+    // Check first: a fence that is going to be refused must not fence the real writer.
+    checkFence(epoch, await this.currentEpoch());
+    await this.dropProducer();
+    const producer = await this.newProducer();
+    try {
+      const txn = await producer.transaction();
+      try {
+        await txn.send({ topic: this.epochTopic, acks: -1, messages: [{ value: String(epoch) }] });
+        await txn.commit();
+      } catch (error) {
+        await txn.abort().catch(() => undefined);
+        throw error;
+      }
+    } catch (cause) {
+      await producer.disconnect().catch(() => undefined);
+      throw this.translate(cause, 'kafka fence', epoch);
+    }
+    this.producer = producer;
+    this.producerEpoch = epoch;
+    this.writerHead = await this.scanHead();
+  }
+
+  private async appendNow(record: BatchRecord, epoch: Epoch): Promise<void> {
+    const verified = verifyRecord(record.bytes);
+    if (verified.epoch > epoch)
+      throw new InvalidInputError('record', `epoch ${verified.epoch} is above the append epoch ${epoch}`);
+    await this.ensureTopics();
+    const head = this.writerHead ?? (await this.scanHead());
+    const fenceEpoch = this.producerEpoch ?? (await this.currentEpoch());
+    const decision = await decideAppend(record, epoch, {
+      epoch: toEpoch(fenceEpoch),
+      lastSeq: head.lastSeq,
+      recordAt: async (seq) => {
+        for await (const stored of this.read(toSeq(seq), 1)) return stored;
+        return undefined;
+      },
+    });
+    if (decision === 'duplicate') return;
+    if (this.producer === undefined) {
+      // A new handle on the current epoch (a restart): initialising our producer fences
+      // any older producer of this cluster inside Kafka.
+      this.producer = await this.newProducer().catch((cause: unknown) => {
+        throw this.translate(cause, 'kafka append', epoch);
+      });
+      this.producerEpoch = epoch;
+    }
+    const producer = this.producer;
+    let offset: bigint;
+    try {
+      const txn = await producer.transaction();
+      try {
+        const [result] = await txn.send({
+          topic: this.topic,
+          acks: -1,
+          messages: [{ value: Buffer.from(record.bytes), timestamp: String(verified.firstSeq) }],
+        });
+        offset = BigInt(result?.baseOffset ?? '-1');
+        await txn.commit();
+      } catch (error) {
+        await txn.abort().catch(() => undefined);
+        throw error;
+      }
+    } catch (cause) {
+      // The outcome may be unknown: look the head up again before the next append.
+      this.writerHead = undefined;
+      throw this.translate(cause, 'kafka append', epoch);
+    }
+    this.writerHead = { lastSeq: verified.lastSeq, epoch: verified.epoch, offset };
+  }
+
+  private async truncateNow(seq: Seq): Promise<void> {
+    await this.ensureTopics();
+    const head = await this.head();
+    const limit = seq > head.lastSeq ? head.lastSeq : seq;
+    if (limit < 1n) return;
+    const { low, high } = await this.committedEnd();
+    const found = await this.offsetAtOrAfter(limit, high);
+    // Keep the record covering `limit`: start from a little before and find it.
+    const start = found - 4n > low ? found - 4n : low;
+    const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
+    let keepOffset: bigint | undefined;
+    try {
+      for await (const message of stream) {
+        const record = this.verifyMessage(message.value, message.offset);
+        if (record.lastSeq >= limit) {
+          keepOffset = BigInt(message.offset);
+          break;
+        }
+      }
+    } finally {
+      await stream.close();
+    }
+    if (keepOffset === undefined || keepOffset <= low) return;
+    await this.call('kafka truncate', () =>
+      this.adminClient().then((admin) =>
+        admin.deleteTopicRecords({
+          topic: this.topic,
+          partitions: [{ partition: 0, offset: keepOffset.toString() }],
+        }),
+      ),
+    );
+  }
+
+  private async newProducer(): Promise<Producer> {
+    const producer = this.kafka.producer({
+      transactionalId: this.topic,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 30_000,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    return producer;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.producerEpoch = undefined;
+    this.writerHead = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Fencing errors stop this writer (FencedError); an out-of-order sequence drops the
+   * producer so the next append builds a new one and re-checks the head; anything else
+   * is unavailability, retried by the writer with the same bytes.
+   */
+  private translate(cause: unknown, operation: string, epoch: bigint): OplogError {
+    if (cause instanceof OplogError) return cause;
+    const type = kafkaErrorType(cause);
+    if (type !== undefined && FENCING_ERRORS.has(type)) {
+      void this.dropProducer();
+      return new FencedError(epoch, undefined, { cause });
+    }
+    if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER') void this.dropProducer();
+    return new StoreUnavailableError(
+      operation,
+      { cluster: this.options.clusterId, topic: this.topic },
+      { cause },
+    );
+  }
+
+  // ---- reading helpers ---------------------------------------------------------------
+
+  private async scanHead(): Promise<WriterHead> {
+    await this.ensureTopics();
+    const last = await this.lastMessage(this.topic);
+    if (last === undefined) return { lastSeq: 0n, epoch: 0n, offset: -1n };
+    const record = this.verifyMessage(last.value, last.offset);
+    return { lastSeq: record.lastSeq, epoch: record.epoch, offset: BigInt(last.offset) };
+  }
+
+  /** The last committed message of a topic, looking back in growing windows. */
+  private async lastMessage(topic: string): Promise<{ value: Buffer; offset: string } | undefined> {
+    const { low, high } = await this.endOffsets(topic);
+    for (let window = 8n; ; window *= 8n) {
+      const from = high - window > low ? high - window : low;
+      let last: { value: Buffer; offset: string } | undefined;
+      const stream = readTopic(this.kafka, { topic, fromOffset: from, endOffset: high });
+      try {
+        for await (const message of stream)
+          if (message.value !== null) last = { value: message.value, offset: message.offset };
+      } finally {
+        await stream.close();
+      }
+      if (last !== undefined || from === low) return last;
+    }
+  }
+
+  /** Committed end of the log topic; waits briefly for our own last commit to show. */
+  private async committedEnd(): Promise<{ low: bigint; high: bigint }> {
+    const mine = this.writerHead?.offset ?? -1n;
+    for (let attempt = 0; ; attempt++) {
+      const offsets = await this.endOffsets(this.topic);
+      if (offsets.high > mine || attempt >= 100) return offsets;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async endOffsets(topic: string): Promise<{ low: bigint; high: bigint }> {
+    const [partition] = await this.call('kafka offsets', async () =>
+      (await this.adminClient()).fetchTopicOffsets(topic),
+    );
+    return { low: BigInt(partition?.low ?? '0'), high: BigInt(partition?.high ?? '0') };
+  }
+
+  /** First offset whose record starts at or after `seq` (by the message timestamp), or `high`. */
+  private async offsetAtOrAfter(seq: bigint, high: bigint): Promise<bigint> {
+    const [entry] = await this.call('kafka offset lookup', async () =>
+      (await this.adminClient()).fetchTopicOffsetsByTimestamp(this.topic, Number(seq)),
+    );
+    const offset = BigInt(entry?.offset ?? '-1');
+    return offset < 0n || offset > high ? high : offset;
+  }
+
+  private verifyMessage(value: Buffer | null, offset: string): BatchRecord {
+    try {
+      if (value === null) throw new Error('empty message');
+      return verifyRecord(new Uint8Array(value.buffer, value.byteOffset, value.length));
+    } catch (cause) {
+      throw new CorruptStoreError(`${this.topic}@${offset}`, undefined, 'message is not a valid record', {
+        cause,
+      });
+    }
+  }
+
+  private ensureTopics(): Promise<void> {
+    this.topicsReady ??= this.call('kafka create topics', async () => {
+      const admin = await this.adminClient();
+      const existing = new Set(await admin.listTopics());
+      const configEntries = [
+        { name: 'retention.ms', value: '-1' },
+        { name: 'min.insync.replicas', value: String(this.options.minInsyncReplicas ?? 1) },
+        { name: 'message.timestamp.type', value: 'CreateTime' },
+      ];
+      const topics = [this.topic, this.epochTopic]
+        .filter((t) => !existing.has(t))
+        .map((topic) => ({
+          topic,
+          numPartitions: 1,
+          replicationFactor: this.options.replicationFactor ?? 1,
+          configEntries,
+        }));
+      if (topics.length > 0)
+        await admin.createTopics({ topics, waitForLeaders: true }).catch((error: unknown) => {
+          if (kafkaErrorType(error) !== 'TOPIC_ALREADY_EXISTS') throw error;
+        });
+    }).catch((error: unknown) => {
+      this.topicsReady = undefined;
+      throw error;
+    });
+    return this.topicsReady;
+  }
+
+  private async adminClient(): Promise<Admin> {
+    if (this.admin === undefined) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof OplogError) throw cause;
+      if (this.closed) throw new ClosedError('kafka store', { cause });
+      throw new StoreUnavailableError(
+        operation,
+        { cluster: this.options.clusterId, topic: this.topic },
+        { cause },
+      );
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('kafka store');
+  }
+}
+
+function kafkaErrorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    const e = current as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown };
+    if (typeof e.type === 'string') return e.type;
+    if (e.name === 'KafkaJSProducerFencedError') return 'PRODUCER_FENCED';
+    current = e.originalError ?? e.cause;
+  }
+  return undefined;
+}
+
+/** A push → pull queue for subscription events. */
+class EventQueue<T> {
+  private readonly items: T[] = [];
+  private ended = false;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  fail(error: unknown): void {
+    this.failure = error;
+    this.end();
+  }
+
+  async *iterator(): AsyncGenerator<T> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

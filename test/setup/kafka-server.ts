@@ -1,0 +1,152 @@
+/**
+ * Starts a real Apache Kafka broker (3.9, KRaft, one node acting as broker and
+ * controller) as a JVM child process on 127.0.0.1, from the jars that
+ * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central). Used by the global
+ * test setup, by fault tests that kill -9 and restart it on the same log dir, and by
+ * the Kafka bench.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from './etcd-server.js';
+
+export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
+
+export function kafkaJarsPresent(): boolean {
+  return (
+    existsSync(KAFKA_LIBS) && readdirSync(KAFKA_LIBS).some((f) => /^kafka_2\.13-3\.9\.\d+\.jar$/.test(f))
+  );
+}
+
+export class KafkaServer {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<KafkaServer> {
+    if (!kafkaJarsPresent())
+      throw new Error(`no Kafka jars in ${KAFKA_LIBS}: run scripts/kafka.sh fetch (needs Maven and Java 17)`);
+    const dir = mkdtempSync(join(tmpdir(), 'oplog-kafka-'));
+    const port = await freePort();
+    const controllerPort = await freePort();
+    writeFileSync(join(dir, 'server.properties'), serverProperties(dir, port, controllerPort));
+    writeFileSync(
+      join(dir, 'log4j.properties'),
+      [
+        'log4j.rootLogger=WARN, file',
+        'log4j.appender.file=org.apache.log4j.FileAppender',
+        `log4j.appender.file.File=${join(dir, 'server.log')}`,
+        'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        '',
+      ].join('\n'),
+    );
+    const format = spawnSync(
+      'java',
+      [
+        ...jvmArgs(dir),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        'b3Bsb2ctdGVzdC1jbHVzdA',
+        '-c',
+        join(dir, 'server.properties'),
+      ],
+      { encoding: 'utf8' },
+    );
+    if (format.status !== 0)
+      throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+    const server = new KafkaServer(dir, port);
+    await server.launch();
+    return server;
+  }
+
+  /** Starts (again) on the same ports and log dir; resolves once the port accepts connections. */
+  async launch(): Promise<void> {
+    const log = openSync(join(this.dir, 'stdout.log'), 'a');
+    this.child = spawn('java', [...jvmArgs(this.dir), 'kafka.Kafka', join(this.dir, 'server.properties')], {
+      stdio: ['ignore', log, log],
+    });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null)
+        throw new Error(`kafka exited with ${this.child.exitCode}; see ${this.dir}/server.log`);
+      if (await accepts(this.port)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`kafka did not listen within 60 s; see ${this.dir}/server.log`);
+  }
+
+  async kill9(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+function jvmArgs(dir: string): string[] {
+  return [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    '-cp',
+    `${KAFKA_LIBS}/*`,
+  ];
+}
+
+/** Single-node KRaft; replication settings of 1 because there is one broker. */
+export function serverProperties(dir: string, port: number, controllerPort: number): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${join(dir, 'logs')}`,
+    'num.partitions=1',
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    'message.max.bytes=2097152',
+    '',
+  ].join('\n');
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
