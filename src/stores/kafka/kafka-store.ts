@@ -43,6 +43,16 @@ export interface KafkaStoreOptions {
 /** Kafka errors after which this producer can never write again: a newer one exists. */
 const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
+interface AppendJob {
+  readonly record: BatchRecord;
+  readonly epoch: Epoch;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Most records in one transaction. */
+const GROUP_RECORDS_MAX = 32;
+
 interface WriterHead {
   readonly lastSeq: bigint;
   readonly epoch: bigint;
@@ -63,6 +73,8 @@ export class KafkaLogStore implements LogStore {
   /** Known only while this instance is the writer; undefined means "look it up". */
   private writerHead: WriterHead | undefined;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Appends waiting for the next transaction; closed when its job starts. */
+  private openGroup: AppendJob[] | undefined;
   private closed = false;
   private readonly subscriptions = new Set<Subscription>();
 
@@ -81,15 +93,36 @@ export class KafkaLogStore implements LogStore {
     });
   }
 
+  /**
+   * Appends queue into an open group that one transaction writes (see appendGroup).
+   * A fence or truncate closes the open group first, so call order is kept: nothing
+   * called after a fence is written before it.
+   */
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    return this.serial(() => this.appendNow(record, epoch));
+    return new Promise<void>((resolve, reject) => {
+      let group = this.openGroup;
+      if (group === undefined || group.length >= GROUP_RECORDS_MAX) {
+        const fresh: AppendJob[] = [];
+        group = fresh;
+        this.openGroup = fresh;
+        this.serial(async () => {
+          if (this.openGroup === fresh) this.openGroup = undefined;
+          await this.appendGroup(fresh);
+        }).catch((error: unknown) => {
+          for (const job of fresh) job.reject(error);
+        });
+      }
+      group.push({ record, epoch, resolve, reject });
+    });
   }
 
   fence(epoch: Epoch): Promise<void> {
+    this.openGroup = undefined;
     return this.serial(() => this.fenceNow(epoch));
   }
 
   truncateBefore(seq: Seq): Promise<void> {
+    this.openGroup = undefined;
     return this.serial(() => this.truncateNow(seq));
   }
 
@@ -106,10 +139,20 @@ export class KafkaLogStore implements LogStore {
     return { lastSeq: toSeq(head.lastSeq), epoch: toEpoch(head.epoch) };
   }
 
-  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+    return this.readUpTo(fromSeq, limitRecords, {});
+  }
+
+  /** read(), reporting in `end.offset` the committed end offset it read up to. */
+  private async *readUpTo(
+    fromSeq: Seq,
+    limitRecords: number,
+    end: { offset?: bigint },
+  ): AsyncGenerator<BatchRecord> {
     this.checkOpen();
     await this.ensureTopics();
     const { low, high } = await this.committedEnd();
+    end.offset = high;
     if (high <= low) return;
     let back = 4n;
     for (;;) {
@@ -161,8 +204,10 @@ export class KafkaLogStore implements LogStore {
       };
       for (let failures = 0; !abort.signal.aborted;) {
         try {
-          // Catch up with a bounded read (it resumes exactly at nextSeq), then follow.
-          for await (const record of this.read(toSeq(nextSeq))) {
+          // Catch up with a bounded read (it resumes exactly at nextSeq), then follow
+          // from exactly where that read ended, so nothing falls between the two.
+          const end: { offset?: bigint } = {};
+          for await (const record of this.readUpTo(toSeq(nextSeq), Infinity, end)) {
             if (abort.signal.aborted) return;
             see('visible');
             if (record.lastSeq < nextSeq) continue;
@@ -170,8 +215,11 @@ export class KafkaLogStore implements LogStore {
             events.push({ type: 'record', record });
           }
           see('visible');
-          const { high } = await this.committedEnd();
-          const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: high, endOffset: undefined });
+          const stream = readTopic(this.kafka, {
+            topic: this.topic,
+            fromOffset: end.offset ?? 0n,
+            endOffset: undefined,
+          });
           const liveness = setInterval(
             () => {
               if (performance.now() - stream.lastFetchAtMs > blindAfterMs) see('blind');
@@ -260,22 +308,74 @@ export class KafkaLogStore implements LogStore {
     this.writerHead = await this.scanHead();
   }
 
-  private async appendNow(record: BatchRecord, epoch: Epoch): Promise<void> {
-    const verified = verifyRecord(record.bytes);
-    if (verified.epoch > epoch)
-      throw new InvalidInputError('record', `epoch ${verified.epoch} is above the append epoch ${epoch}`);
+  /**
+   * Decides every append of a group against the head (idempotent retry, conflict,
+   * fence, gap), then writes the accepted ones in one transaction: one message (and one
+   * produce request, so each stays under the broker's message size limit) per record,
+   * one AddPartitions and one commit for all.
+   */
+  private async appendGroup(group: readonly AppendJob[]): Promise<void> {
     await this.ensureTopics();
     const head = this.writerHead ?? (await this.scanHead());
     const fenceEpoch = this.producerEpoch ?? (await this.currentEpoch());
-    const decision = await decideAppend(record, epoch, {
-      epoch: toEpoch(fenceEpoch),
-      lastSeq: head.lastSeq,
-      recordAt: async (seq) => {
-        for await (const stored of this.read(toSeq(seq), 1)) return stored;
-        return undefined;
-      },
-    });
-    if (decision === 'duplicate') return;
+    let lastSeq = head.lastSeq;
+    const accepted: { job: AppendJob; firstSeq: bigint; lastSeq: bigint; epoch: bigint }[] = [];
+    const duplicates: AppendJob[] = [];
+    for (const job of group) {
+      try {
+        const verified = verifyRecord(job.record.bytes);
+        if (verified.epoch > job.epoch)
+          throw new InvalidInputError(
+            'record',
+            `epoch ${verified.epoch} is above the append epoch ${job.epoch}`,
+          );
+        const decision = await decideAppend(job.record, job.epoch, {
+          epoch: toEpoch(fenceEpoch),
+          lastSeq,
+          recordAt: async (seq) => {
+            const pending = accepted.find((a) => a.firstSeq <= seq && seq <= a.lastSeq);
+            if (pending !== undefined) return pending.job.record;
+            for await (const stored of this.read(toSeq(seq), 1)) return stored;
+            return undefined;
+          },
+        });
+        if (decision === 'duplicate') duplicates.push(job);
+        else {
+          accepted.push({
+            job,
+            firstSeq: verified.firstSeq,
+            lastSeq: verified.lastSeq,
+            epoch: verified.epoch,
+          });
+          lastSeq = verified.lastSeq;
+        }
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+    if (accepted.length > 0) {
+      try {
+        await this.writeTransaction(
+          accepted.map((a) => ({ bytes: a.job.record.bytes, firstSeq: a.firstSeq })),
+          fenceEpoch,
+        );
+      } catch (error) {
+        for (const job of [...accepted.map((a) => a.job), ...duplicates]) job.reject(error);
+        return;
+      }
+      const last = accepted.at(-1)!;
+      this.writerHead = { lastSeq: last.lastSeq, epoch: last.epoch, offset: this.lastWrittenOffset };
+    }
+    for (const a of accepted) a.job.resolve();
+    for (const job of duplicates) job.resolve();
+  }
+
+  private lastWrittenOffset = -1n;
+
+  private async writeTransaction(
+    messages: readonly { bytes: Uint8Array; firstSeq: bigint }[],
+    epoch: bigint,
+  ): Promise<void> {
     if (this.producer === undefined) {
       // A new handle on the current epoch (a restart): initialising our producer fences
       // any older producer of this cluster inside Kafka.
@@ -285,27 +385,29 @@ export class KafkaLogStore implements LogStore {
       this.producerEpoch = epoch;
     }
     const producer = this.producer;
-    let offset: bigint;
     try {
       const txn = await producer.transaction();
       try {
-        const [result] = await txn.send({
-          topic: this.topic,
-          acks: -1,
-          messages: [{ value: Buffer.from(record.bytes), timestamp: String(verified.firstSeq) }],
-        });
-        offset = BigInt(result?.baseOffset ?? '-1');
+        for (const message of messages) {
+          const [result] = await txn.send({
+            topic: this.topic,
+            acks: -1,
+            messages: [{ value: Buffer.from(message.bytes), timestamp: String(message.firstSeq) }],
+          });
+          this.lastWrittenOffset = BigInt(result?.baseOffset ?? '-1');
+        }
         await txn.commit();
       } catch (error) {
         await txn.abort().catch(() => undefined);
         throw error;
       }
     } catch (cause) {
-      // The outcome may be unknown: look the head up again before the next append.
-      this.writerHead = undefined;
-      throw this.translate(cause, 'kafka append', epoch);
+      // The outcome may be unknown and the producer may hold a half-done transaction:
+      // rebuild it (initTransactions aborts what was open) and look the head up again.
+      const error = this.translate(cause, 'kafka append', epoch);
+      await this.dropProducer();
+      throw error;
     }
-    this.writerHead = { lastSeq: verified.lastSeq, epoch: verified.epoch, offset };
   }
 
   private async truncateNow(seq: Seq): Promise<void> {
@@ -348,6 +450,10 @@ export class KafkaLogStore implements LogStore {
       maxInFlightRequests: 1,
       transactionTimeout: 30_000,
       allowAutoTopicCreation: false,
+      // A transaction right after a commit meets CONCURRENT_TRANSACTIONS until the
+      // broker has written the previous commit markers (a few ms); kafkajs's default
+      // first backoff of 300 ms made every append take ~100 ms (bench/RESULTS.md).
+      retry: { retries: 30, initialRetryTime: 2, maxRetryTime: 500, factor: 0.2, multiplier: 1.5 },
     });
     await producer.connect();
     return producer;
@@ -362,18 +468,14 @@ export class KafkaLogStore implements LogStore {
   }
 
   /**
-   * Fencing errors stop this writer (FencedError); an out-of-order sequence drops the
-   * producer so the next append builds a new one and re-checks the head; anything else
-   * is unavailability, retried by the writer with the same bytes.
+   * Fencing errors stop this writer (FencedError). Anything else, an out-of-order
+   * sequence included, is unavailability: the caller drops the producer, so the next
+   * append builds a new one and re-checks the head, and the writer retries the same bytes.
    */
   private translate(cause: unknown, operation: string, epoch: bigint): OplogError {
     if (cause instanceof OplogError) return cause;
     const type = kafkaErrorType(cause);
-    if (type !== undefined && FENCING_ERRORS.has(type)) {
-      void this.dropProducer();
-      return new FencedError(epoch, undefined, { cause });
-    }
-    if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER') void this.dropProducer();
+    if (type !== undefined && FENCING_ERRORS.has(type)) return new FencedError(epoch, undefined, { cause });
     return new StoreUnavailableError(
       operation,
       { cluster: this.options.clusterId, topic: this.topic },
