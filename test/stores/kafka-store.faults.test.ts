@@ -37,7 +37,8 @@ describeWithKafka('kafka store faults', () => {
         return attempt;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError) || attempt > 200) throw error;
-        if (process.env['OPLOG_DEBUG']) console.log('retry', attempt, String(error), String((error as Error).cause));
+        if (process.env['OPLOG_DEBUG'])
+          console.log('retry', attempt, String(error), String((error as Error).cause));
         await new Promise((r) => setTimeout(r, 250));
       }
     }
