@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'OPLOG_CONFIG',
   'OPLOG_TRUNCATED',
   'OPLOG_LOCKED',
+  'OPLOG_PROMOTION_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -299,6 +300,20 @@ export class LockedError extends OplogError {
     options?: OplogErrorOptions,
   ) {
     super(LockedError.code, `${lockPath} is held by ${holder}`, { retryable: true, ...options });
+  }
+}
+
+/** promote() refused: each blocker names a failed precondition (DESIGN.md "Promotion"). */
+export class PromotionRefusedError extends OplogError {
+  static readonly code = 'OPLOG_PROMOTION_REFUSED';
+  constructor(
+    readonly blockers: readonly string[],
+    options?: OplogErrorOptions,
+  ) {
+    super(PromotionRefusedError.code, `promotion refused: ${blockers.join(', ')}`, {
+      retryable: false,
+      ...options,
+    });
   }
 }
 

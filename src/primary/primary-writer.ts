@@ -51,6 +51,13 @@ export interface PrimaryWriterOptions {
   readonly retryDelayMaxMs?: number;
   /** Wall clock for entry timestamps and the planner; injected in tests. */
   readonly nowMs?: () => number;
+  /**
+   * Runs after the stores are fenced and reconciled, before the writer exists: a
+   * promoting standby drains the log to `headSeq` here. Throwing aborts the start.
+   */
+  readonly beforeStart?: (epoch: Epoch, headSeq: bigint) => Promise<void>;
+  /** Called once every store is fenced at `epoch`: from here on, failing leaves no writer. */
+  readonly afterFence?: (epoch: Epoch) => void;
 }
 
 export type WriterState = 'running' | 'stopped';
@@ -94,7 +101,9 @@ export class PrimaryWriter {
     const epochs = await Promise.all(options.stores.map((s) => s.currentEpoch()));
     const epoch = toEpoch(epochs.reduce((a, b) => (a > b ? a : b), 0n) + 1n);
     await Promise.all(options.stores.map((s) => s.fence(epoch)));
+    options.afterFence?.(epoch);
     const head = await reconcileStores(options.stores, epoch);
+    await options.beforeStart?.(epoch, head);
     return new PrimaryWriter(options, epoch, toSeq(head + 1n));
   }
 

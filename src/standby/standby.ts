@@ -16,6 +16,9 @@ import { transition, type StandbyEvent, type StandbyState } from '../core/standb
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
+import { PrimaryWriter, type PrimaryWriterOptions } from '../primary/primary-writer.js';
+import { promotionCheck } from '../core/standby-state.js';
+import { PromotionRefusedError } from '../core/errors.js';
 
 export const DEFAULT_APPLIER_CONFIG: ApplierConfig = {
   pendingEntriesMax: 100_000,
@@ -40,6 +43,20 @@ export interface StandbyOptions {
   readonly nowMs?: () => number;
   /** Called on every lifecycle change, e.g. for logs. */
   readonly onState?: (from: StandbyState, to: StandbyState, event: StandbyEvent) => void;
+  /**
+   * The stores a promoted writer fences and writes (writer handles: a reader-mode file
+   * store cannot append). Default: the source and the fetch store.
+   */
+  readonly promotionStores?: () => Promise<readonly LogStore[]>;
+  /** Writer settings for after a promotion. */
+  readonly writer?: Omit<PrimaryWriterOptions, 'stores' | 'compression' | 'beforeStart' | 'afterFence'>;
+  /** Delay between attempts while leaderless; doubles up to 10×. Default 200 ms. */
+  readonly leaderlessRetryMs?: number;
+  /**
+   * Called inside each promotion attempt after the fence and reconciliation, before the
+   * writer starts; throwing fails that attempt (tests inject failures here).
+   */
+  readonly onTakeover?: (attempt: number) => Promise<void>;
 }
 
 export interface StandbyStatus {
@@ -51,6 +68,12 @@ export interface StandbyStatus {
   readonly divergent: boolean;
   readonly skipped: readonly SeqRange[];
   readonly corruptRecords: number;
+  /** Preconditions a forced promotion waived. */
+  readonly promotionOverrides: readonly string[];
+  readonly promotionAttempts: number;
+  readonly lastPromotionError: string | undefined;
+  /** The writer's epoch once this node is primary. */
+  readonly epoch: bigint | undefined;
 }
 
 export class Standby {
@@ -60,6 +83,11 @@ export class Standby {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private corruptRecords = 0;
+  private writer: PrimaryWriter | undefined;
+  private promotionOverrides: readonly string[] = [];
+  private promotionAttempts = 0;
+  private lastPromotionError: string | undefined;
+  private promoting = false;
   private readonly nowMs: () => number;
   private readonly appliedWaiters = new Set<() => void>();
 
@@ -83,14 +111,125 @@ export class Standby {
       divergent: this.applier.divergent,
       skipped: this.applier.skippedRanges,
       corruptRecords: this.corruptRecords,
+      promotionOverrides: this.promotionOverrides,
+      promotionAttempts: this.promotionAttempts,
+      lastPromotionError: this.lastPromotionError,
+      epoch: this.writer?.epoch,
     };
   }
 
   start(): void {
     this.fire('started');
+    this.resumeFollowing();
+  }
+
+  /** The writer, once this node has been promoted. */
+  get primary(): PrimaryWriter | undefined {
+    return this.writer;
+  }
+
+  /**
+   * Promotes this standby (DESIGN.md "Promotion"): refuses with every failed
+   * precondition named unless `force` waives it (never a snapshot install); suspends
+   * the subscription and timers for the whole promotion; fences every store at a new
+   * epoch, reconciles them, drains the log to the head into the state machine, and
+   * starts a writer at head + 1. A failure before the fence resumes following; a
+   * failure after it leaves `leaderless`, retried with backoff until a writer exists.
+   */
+  async promote({ force = false }: { force?: boolean } = {}): Promise<PrimaryWriter> {
+    if (this.promoting) throw new PromotionRefusedError(['promotion_in_progress']);
+    const headSeq = await this.committedHead().catch(() => undefined);
+    const check = promotionCheck(
+      {
+        state: this.stateValue,
+        divergent: this.applier.divergent,
+        appliedSeq: this.applier.appliedSeq,
+        headSeq: headSeq ?? this.applier.knownHeadSeq,
+      },
+      force,
+    );
+    const blockers = headSeq === undefined && !force ? [...check.blockers, 'head_unknown'] : check.blockers;
+    if (blockers.length > 0) throw new PromotionRefusedError(blockers);
+    this.promotionOverrides = check.overridden;
+    this.promoting = true;
+    this.fire('promote');
+    await this.suspend();
+    const stores = await (this.options.promotionStores?.() ?? Promise.resolve(this.defaultStores()));
+    let fenced = false;
+    let delayMs = this.options.leaderlessRetryMs ?? 200;
+    for (;;) {
+      const attempt = this.promotionAttempts++;
+      try {
+        const writer = await PrimaryWriter.start({
+          ...this.options.writer,
+          stores,
+          compression: this.options.compression,
+          afterFence: () => (fenced = true),
+          beforeStart: async (_epoch, head) => {
+            await this.drainTo(stores[0]!, head);
+            await this.options.onTakeover?.(attempt);
+          },
+        });
+        this.writer = writer;
+        this.promoting = false;
+        this.fire('promoted');
+        // The primary keeps its own state machine current by following its own log.
+        this.resumeFollowing();
+        return writer;
+      } catch (error) {
+        this.lastPromotionError = error instanceof Error ? error.message : String(error);
+        if (!fenced) {
+          this.promoting = false;
+          this.fire('promotion_aborted');
+          this.resumeFollowing();
+          throw error;
+        }
+        this.fire('promotion_failed_after_fence');
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, (this.options.leaderlessRetryMs ?? 200) * 10);
+        this.fire('promote');
+      }
+    }
+  }
+
+  private defaultStores(): LogStore[] {
+    const fetch = this.options.fetchStore;
+    return fetch === undefined || fetch === this.options.source
+      ? [this.options.source]
+      : [this.options.source, fetch];
+  }
+
+  /** The committed head: the highest over the stores this standby reads. */
+  private async committedHead(): Promise<bigint> {
+    const heads = await Promise.all(this.defaultStores().map((s) => s.head()));
+    return heads.reduce((max, h) => (h.lastSeq > max ? h.lastSeq : max), 0n);
+  }
+
+  /** Applies everything up to `headSeq` from `store` (after the fence nothing new arrives). */
+  private async drainTo(store: LogStore, headSeq: bigint): Promise<void> {
+    if (this.applier.appliedSeq >= headSeq) return;
+    for await (const record of store.read(toSeq(this.applier.appliedSeq + 1n))) {
+      this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+      if (this.applier.appliedSeq >= headSeq) return;
+    }
+    if (this.applier.appliedSeq < headSeq)
+      throw new Error(`drained to seq ${this.applier.appliedSeq}, head is ${headSeq}`);
+  }
+
+  private resumeFollowing(): void {
     this.subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
-    this.running = this.follow(this.subscription);
+    this.running = this.follow(this.subscription).catch(() => undefined);
+    clearInterval(this.timer);
     this.timer = setInterval(() => this.carry(this.applier.tick(this.nowMs())), this.options.tickMs ?? 50);
+  }
+
+  /** Stops every background loop and waits until the follow loop has ended. */
+  private async suspend(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.subscription?.close();
+    this.subscription = undefined;
+    await this.running;
   }
 
   /** Resolves once `seq` is applied (or rejects if the standby stops first). */
@@ -111,9 +250,8 @@ export class Standby {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.subscription?.close();
-    await this.running?.catch(() => undefined);
+    await this.suspend();
+    await this.writer?.close();
     this.fire('stop');
     for (const waiter of [...this.appliedWaiters]) waiter();
   }

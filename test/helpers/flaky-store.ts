@@ -1,0 +1,81 @@
+/**
+ * Wraps a real LogStore to inject faults from the outside: `down` makes every call
+ * fail as unavailable (a network cut), and `hide` makes reads and subscriptions skip
+ * the records starting at the given seqs (a record deleted from the store). Everything
+ * else goes to the real adapter.
+ */
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import type { BatchRecord } from '../../src/core/record-codec.js';
+import type { Epoch, Head, Seq } from '../../src/core/types.js';
+import type { LogStore, Subscription } from '../../src/stores/log-store.js';
+import { tailSubscription } from '../../src/stores/tail-subscription.js';
+
+export class FlakyStore implements LogStore {
+  readonly kind: string;
+  down = false;
+  readonly hide = new Set<bigint>();
+  private changes = 0;
+
+  constructor(private readonly inner: LogStore) {
+    this.kind = `flaky ${inner.kind}`;
+  }
+
+  private check(operation: string): void {
+    if (this.down)
+      throw new StoreUnavailableError(`${this.kind} ${operation}`, {}, { cause: new Error('link down') });
+  }
+
+  async append(record: BatchRecord, epoch: Epoch): Promise<void> {
+    this.check('append');
+    await this.inner.append(record, epoch);
+    this.changes++;
+  }
+
+  async *read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord> {
+    this.check('read');
+    for await (const record of this.inner.read(fromSeq, limitRecords)) {
+      this.check('read');
+      if (!this.hide.has(record.firstSeq)) yield record;
+    }
+  }
+
+  async head(): Promise<Head> {
+    this.check('head');
+    return this.inner.head();
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    this.check('epoch');
+    return this.inner.currentEpoch();
+  }
+
+  async fence(epoch: Epoch): Promise<void> {
+    this.check('fence');
+    return this.inner.fence(epoch);
+  }
+
+  /** Polls (every 10 ms) through this wrapper, so faults apply to subscriptions too. */
+  subscribe(fromSeq: Seq): Subscription {
+    return tailSubscription(
+      {
+        read: (from) => this.read(from),
+        changeCount: () => this.changes,
+        waitForChange: (signal) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 10);
+            signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          }),
+      },
+      fromSeq,
+      { retryDelayMs: 10, retryDelayMaxMs: 50 },
+    );
+  }
+
+  truncateBefore(seq: Seq): Promise<void> {
+    return this.inner.truncateBefore(seq);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

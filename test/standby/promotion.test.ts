@@ -1,0 +1,144 @@
+/**
+ * The standby shell around the core, on real adapters with faults injected from
+ * outside (test/helpers/flaky-store.ts): a blind source makes it degraded at once and
+ * it recovers by itself with nothing lost or applied twice; promotion refuses each
+ * failed precondition by name (degraded, divergent after a skipped gap, not a standby),
+ * a forced one says what it overrides, a successful one fences the old primary and
+ * continues at head + 1, and a failure after the fence is a reported `leaderless`
+ * state retried until a writer exists.
+ */
+import { describe, expect, it } from 'vitest';
+import { FencedError, PromotionRefusedError } from '../../src/core/errors.js';
+import type { StandbyState } from '../../src/core/standby-state.js';
+import type { Op } from '../../src/core/types.js';
+import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import { KvStateMachine } from '../../src/snapshot/state-machine.js';
+import { Standby, type StandbyOptions } from '../../src/standby/standby.js';
+import { MemoryLogStore } from '../../src/stores/memory-store.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
+import { testCompression } from '../helpers/entries.js';
+
+const compression = testCompression();
+const op = (i: number): Op => ({ type: 'put', key: `k${i % 20}`, value: new TextEncoder().encode(`v${i}`) });
+
+/** Waits (bounded) until `predicate` holds; the standby runs on real timers. */
+async function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Checks applies are exactly seq 1, 2, 3, … (nothing twice, nothing skipped unless recorded). */
+class CheckedKv extends KvStateMachine {
+  readonly seqs: bigint[] = [];
+  override apply(entry: Parameters<KvStateMachine['apply']>[0]): void {
+    this.seqs.push(entry.seq);
+    super.apply(entry);
+  }
+}
+
+async function setup(extra: Partial<StandbyOptions> = {}) {
+  const store = new FlakyStore(new MemoryLogStore());
+  const primary = await PrimaryWriter.start({
+    stores: [store],
+    compression,
+    limits: { batchEntriesMax: 16 },
+  });
+  const kv = new CheckedKv();
+  const states: StandbyState[] = [];
+  const standby = new Standby({
+    source: store,
+    stateMachine: kv,
+    compression,
+    tickMs: 5,
+    applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10 },
+    onState: (_from, to) => states.push(to),
+    leaderlessRetryMs: 10,
+    ...extra,
+  });
+  standby.start();
+  return { store, primary, kv, states, standby };
+}
+
+describe('standby shell', () => {
+  it('goes degraded at once when the source is cut, refuses promotion, and recovers by itself', async () => {
+    const { store, primary, kv, states, standby } = await setup();
+    await primary.appendMany(Array.from({ length: 100 }, (_, i) => op(i)));
+    await until(() => standby.status.state === 'watching', 'watching');
+    store.down = true;
+    await until(() => standby.status.degraded, 'degraded');
+    await expect(standby.promote()).rejects.toMatchObject({ blockers: expect.arrayContaining(['degraded']) });
+    store.down = false;
+    await primary.appendMany(Array.from({ length: 50 }, (_, i) => op(100 + i)));
+    await until(() => standby.status.appliedSeq === 150n && standby.status.state === 'watching', 'recovery');
+    expect(states).toContain('degraded');
+    expect(kv.seqs).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(i + 1)));
+    await standby.stop();
+    await primary.close();
+  });
+
+  it('refuses promotion when divergent (a skipped gap), and a forced one says what it overrides', async () => {
+    const { store, primary, standby } = await setup({
+      applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10, skipPolicy: 'skip' },
+    });
+    await primary.appendMany(Array.from({ length: 16 }, (_, i) => op(i)));
+    await until(() => standby.status.appliedSeq === 16n, 'first batch');
+    store.hide.add(17n); // the next record vanishes from the store
+    await primary.appendMany(Array.from({ length: 32 }, (_, i) => op(16 + i)));
+    await until(() => standby.status.divergent && standby.status.appliedSeq === 48n, 'skip');
+    // Exactly the hidden record's seqs were skipped (its size depends on how the writer cut it).
+    expect(standby.status.skipped.length).toBe(1);
+    expect(standby.status.skipped[0]!.fromSeq).toBe(17n);
+    const refused = await standby.promote().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PromotionRefusedError);
+    expect((refused as PromotionRefusedError).blockers).toEqual(['divergent']);
+    const writer = await standby.promote({ force: true });
+    expect(standby.status.promotionOverrides).toEqual(['divergent']);
+    expect(writer.epoch).toBe(2n);
+    await standby.stop();
+    await primary.close().catch(() => undefined);
+  });
+
+  it('promotes: fences the old primary, drains to the head, continues at head + 1', async () => {
+    const { primary, kv, standby } = await setup();
+    await primary.appendMany(Array.from({ length: 64 }, (_, i) => op(i)));
+    await until(() => standby.status.state === 'watching' && standby.status.appliedSeq === 64n, 'caught up');
+    const writer = await standby.promote();
+    expect(standby.status.state).toBe('primary');
+    expect(writer.epoch).toBe(2n);
+    await expect(primary.append(op(999))).rejects.toBeInstanceOf(FencedError);
+    expect(await writer.append(op(64))).toBe(65n);
+    // The new primary keeps its own state machine current from its own log.
+    await until(() => kv.seqs.length === 65, 'own append applied');
+    expect(kv.seqs).toEqual(Array.from({ length: 65 }, (_, i) => BigInt(i + 1)));
+    await standby.stop();
+  });
+
+  it('a failure after the fence is leaderless, reported and retried until a writer exists', async () => {
+    let failures = 2;
+    const { primary, states, standby } = await setup({
+      onTakeover: async () => {
+        if (failures-- > 0) throw new Error('injected failure after the fence');
+      },
+    });
+    await primary.append(op(1));
+    await until(() => standby.status.state === 'watching', 'watching');
+    const writer = await standby.promote();
+    expect(states.filter((s) => s === 'leaderless').length).toBe(2);
+    expect(standby.status.promotionAttempts).toBe(3);
+    expect(standby.status.lastPromotionError).toBe('injected failure after the fence');
+    expect(standby.status.state).toBe('primary');
+    // Each attempt fenced anew: the writer that finally exists holds the newest epoch.
+    expect(writer.epoch).toBe(4n);
+    expect(await writer.append(op(2))).toBe(2n);
+    await standby.stop();
+  });
+
+  it('a node that is not following refuses promotion even forced', async () => {
+    const store = new MemoryLogStore();
+    const standby = new Standby({ source: store, stateMachine: new KvStateMachine(), compression });
+    await expect(standby.promote({ force: true })).rejects.toMatchObject({ blockers: ['not_a_standby'] });
+  });
+});
