@@ -199,10 +199,13 @@ export class Standby {
       : [this.options.source, fetch];
   }
 
-  /** The committed head: the highest over the stores this standby reads. */
+  /**
+   * The committed head: the lowest over the stores this standby reads. A record only
+   * some stores hold was never acknowledged; promotion's reconciliation settles it.
+   */
   private async committedHead(): Promise<bigint> {
     const heads = await Promise.all(this.defaultStores().map((s) => s.head()));
-    return heads.reduce((max, h) => (h.lastSeq > max ? h.lastSeq : max), 0n);
+    return heads.reduce((min, h) => (h.lastSeq < min ? h.lastSeq : min), heads[0]?.lastSeq ?? 0n);
   }
 
   /** Applies everything up to `headSeq` from `store` (after the fence nothing new arrives). */

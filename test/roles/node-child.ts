@@ -1,0 +1,83 @@
+/**
+ * One oplog node as a child process, for tests that kill -9 real processes. Stores:
+ * etcd and Kafka. Role `primary` runs a writer; role `standby` follows Kafka (gaps from
+ * etcd) into a checked key-value state machine and can be promoted. Commands arrive as
+ * lines on stdin, answers leave as JSON lines on stdout (bigints as strings):
+ *
+ *   load <count>   append count ops (puts over 50 keys), printing each acknowledged chunk
+ *   status         {"status": …}
+ *   promote        {"promoted": epoch} or {"refused": reason}
+ *   dump           {"dump": {applied, hash, ordered, keys}}
+ */
+import { createInterface } from 'node:readline';
+import { loadZstd } from '../../src/compression/zstd.js';
+import type { Entry, Op } from '../../src/core/types.js';
+import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import { KvStateMachine } from '../../src/snapshot/state-machine.js';
+import { Standby } from '../../src/standby/standby.js';
+import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
+import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
+
+const [role, etcdEndpoint, kafkaEndpoint, clusterId] = process.argv.slice(2);
+const compression = await loadZstd();
+const etcd = new EtcdLogStore({ hosts: etcdEndpoint!, clusterId: clusterId!, callTimeoutMs: 2_000 });
+const kafka = new KafkaLogStore({ brokers: kafkaEndpoint!, clusterId: clusterId! });
+const send = (value: unknown) =>
+  process.stdout.write(
+    `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
+  );
+
+/** Records every applied seq; `ordered` stays true only while seqs go 1, 2, 3, … */
+class CheckedKv extends KvStateMachine {
+  last = 0n;
+  ordered = true;
+  override apply(entry: Entry): void {
+    if (entry.seq !== this.last + 1n) this.ordered = false;
+    this.last = entry.seq;
+    super.apply(entry);
+  }
+}
+const kv = new CheckedKv();
+
+let writer: PrimaryWriter | undefined;
+let standby: Standby | undefined;
+if (role === 'primary') writer = await PrimaryWriter.start({ stores: [etcd, kafka], compression });
+else {
+  standby = new Standby({ source: kafka, fetchStore: etcd, stateMachine: kv, compression });
+  standby.start();
+}
+send({ ready: role });
+
+let counter = 0;
+async function load(count: number): Promise<void> {
+  const active = writer ?? standby?.primary;
+  if (active === undefined) {
+    send({ error: 'not a writer' });
+    return;
+  }
+  for (let done = 0; done < count; done += 20) {
+    const ops: Op[] = Array.from({ length: Math.min(20, count - done) }, () => {
+      const i = counter++;
+      return { type: 'put', key: `k${i % 50}`, value: Buffer.from(`${process.pid}-${i}`) };
+    });
+    const seqs = await active.appendMany(ops);
+    send({ acked: seqs.map((s, i) => [s, ops[i]!.key, Buffer.from(ops[i]!.value).toString()]) });
+  }
+  send({ loaded: count });
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, arg] = line.trim().split(' ');
+  try {
+    if (command === 'load') void load(Number(arg)).catch((e: unknown) => send({ error: String(e) }));
+    else if (command === 'status')
+      send({ status: standby?.status ?? { state: 'primary', epoch: writer?.epoch } });
+    else if (command === 'promote') {
+      const w = await standby!.promote().catch((e: unknown) => e);
+      send(w instanceof PrimaryWriter ? { promoted: w.epoch } : { refused: String(w) });
+    } else if (command === 'dump')
+      send({ dump: { applied: kv.last, hash: kv.hash().toString(16), ordered: kv.ordered, keys: kv.size } });
+  } catch (error) {
+    send({ error: String(error) });
+  }
+}
