@@ -6,9 +6,7 @@
  * value with the log, and both state machines with a replay of the log: nothing
  * acknowledged lost, nothing applied twice or out of order, equal states at equal seq.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { decodeRecord } from '../../src/core/record-codec.js';
 import { seq } from '../../src/core/types.js';
@@ -17,74 +15,21 @@ import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { testCompression } from '../helpers/entries.js';
 import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
-
-type Message = Record<string, unknown>;
-
-class Node {
-  readonly acked: [string, string, string][] = [];
-  private readonly waiting: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
-  readonly child: ChildProcess;
-
-  constructor(role: string, etcd: string, kafka: string, cluster: string) {
-    this.child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'node-child.ts'), role, etcd, kafka, cluster],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const message = JSON.parse(line) as Message;
-      if (Array.isArray(message['acked']))
-        this.acked.push(...(message['acked'] as [string, string, string][]));
-      const i = this.waiting.findIndex((w) => w.match(message));
-      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(message);
-    });
-  }
-
-  next(key: string, timeoutMs = 60_000): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${key} from child within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiting.push({
-        match: (m) => key in m,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
-  }
-
-  async ask(command: string, key: string): Promise<Message> {
-    const answer = this.next(key);
-    this.child.stdin!.write(`${command}\n`);
-    return answer;
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-}
-
-async function waitFor(predicate: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { Node, waitFor } from './node.js';
 
 describeWithEtcd('failover (etcd)', (etcdEndpoint) => {
   describeWithKafka('failover (etcd + kafka)', (kafkaEndpoint) => {
     it('kill -9 the primary under load, promote a standby: nothing acknowledged lost or applied twice', async () => {
       const cluster = `failover-${process.pid}-${Date.now()}`;
+      const script = join(import.meta.dirname, 'node-child.ts');
       const nodes: Node[] = [];
       try {
-        const primary = new Node('primary', etcdEndpoint, kafkaEndpoint, cluster);
+        const primary = new Node(script, ['primary', etcdEndpoint, kafkaEndpoint, cluster]);
         nodes.push(primary);
         await primary.next('ready');
-        const standbys = [0, 1].map(() => new Node('standby', etcdEndpoint, kafkaEndpoint, cluster));
+        const standbys = [0, 1].map(
+          () => new Node(script, ['standby', etcdEndpoint, kafkaEndpoint, cluster]),
+        );
         nodes.push(...standbys);
         await Promise.all(standbys.map((s) => s.next('ready')));
         primary.child.stdin!.write('load 100000\n');

@@ -8,6 +8,9 @@
  *   status         {"status": …}
  *   promote        {"promoted": epoch} or {"refused": reason}
  *   dump           {"dump": {applied, hash, ordered, keys}}
+ *
+ * A fifth argument `auto` turns automatic failover on: the primary holds the etcd
+ * leader lease (1 s), standbys campaign when it expires.
  */
 import { createInterface } from 'node:readline';
 import { loadZstd } from '../../src/compression/zstd.js';
@@ -17,8 +20,9 @@ import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby } from '../../src/standby/standby.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
+import { AutoFailover, LeaderElection } from '../../src/standby/leader-election.js';
 
-const [role, etcdEndpoint, kafkaEndpoint, clusterId] = process.argv.slice(2);
+const [role, etcdEndpoint, kafkaEndpoint, clusterId, mode] = process.argv.slice(2);
 const compression = await loadZstd();
 const etcd = new EtcdLogStore({ hosts: etcdEndpoint!, clusterId: clusterId!, callTimeoutMs: 2_000 });
 const kafka = new KafkaLogStore({ brokers: kafkaEndpoint!, clusterId: clusterId! });
@@ -41,10 +45,22 @@ const kv = new CheckedKv();
 
 let writer: PrimaryWriter | undefined;
 let standby: Standby | undefined;
-if (role === 'primary') writer = await PrimaryWriter.start({ stores: [etcd, kafka], compression });
-else {
+const election =
+  mode === 'auto'
+    ? new LeaderElection({
+        hosts: etcdEndpoint!,
+        clusterId: clusterId!,
+        leaseTtlS: 1,
+        nodeId: `${role}-${process.pid}`,
+      })
+    : undefined;
+if (role === 'primary') {
+  writer = await PrimaryWriter.start({ stores: [etcd, kafka], compression });
+  await election?.campaign({ force: true });
+} else {
   standby = new Standby({ source: kafka, fetchStore: etcd, stateMachine: kv, compression });
   standby.start();
+  if (election !== undefined) await new AutoFailover(standby, election).start();
 }
 send({ ready: role });
 
@@ -71,7 +87,9 @@ for await (const line of createInterface({ input: process.stdin })) {
   try {
     if (command === 'load') void load(Number(arg)).catch((e: unknown) => send({ error: String(e) }));
     else if (command === 'status')
-      send({ status: standby?.status ?? { state: 'primary', epoch: writer?.epoch } });
+      send({
+        status: standby?.status ?? { state: writer?.state, epoch: writer?.epoch, error: writer?.error?.code },
+      });
     else if (command === 'promote') {
       const w = await standby!.promote().catch((e: unknown) => e);
       send(w instanceof PrimaryWriter ? { promoted: w.epoch } : { refused: String(w) });

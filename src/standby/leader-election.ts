@@ -1,0 +1,114 @@
+/**
+ * Automatic failover (DESIGN.md "Promotion", off by default): the primary holds
+ * `/<prefix>/<cluster>/leader` under an etcd lease it keeps alive. When the lease
+ * expires (the primary died, or was paused longer than the TTL) etcd deletes the key;
+ * standbys that see the deletion campaign — only a caught-up, non-divergent,
+ * non-degraded one, after a delay proportional to its lag, so the most caught-up goes
+ * first — and the one whose create-if-absent transaction succeeds promotes. Safety
+ * does not rest on the lease: promotion fences every store, so a primary that wakes
+ * after losing its lease is refused by the stores.
+ */
+import { noop } from 'cockatiel';
+import { Etcd3, type Lease, type Watcher } from 'etcd3';
+import { validateClusterId } from '../core/cluster-id.js';
+import type { Standby } from './standby.js';
+
+export interface ElectionOptions {
+  readonly hosts: string | readonly string[];
+  readonly clusterId: string;
+  readonly prefix?: string;
+  /** Lease TTL in whole seconds (etcd rounds small TTLs up to its minimum, ~1.5 s). */
+  readonly leaseTtlS: number;
+  /** Written as the key's value: who leads. */
+  readonly nodeId: string;
+}
+
+export class LeaderElection {
+  private readonly client: Etcd3;
+  readonly key: string;
+  private lease: Lease | undefined;
+  private watcher: Watcher | undefined;
+
+  constructor(private readonly options: ElectionOptions) {
+    const cluster = validateClusterId(options.clusterId);
+    const prefix = validateClusterId(options.prefix ?? 'oplog');
+    this.key = `/${prefix}/${cluster}/leader`;
+    const hosts = (typeof options.hosts === 'string' ? [options.hosts] : options.hosts).map((h) =>
+      h.includes('://') ? h : `http://${h}`,
+    );
+    this.client = new Etcd3({ hosts, faultHandling: { host: () => noop, global: noop } });
+  }
+
+  /**
+   * Takes the leader key under a fresh lease, if it is free. Returns false when someone
+   * else holds it. A started primary has already fenced every store, so it may also
+   * `force` the key over a stale holder.
+   */
+  async campaign({ force = false }: { force?: boolean } = {}): Promise<boolean> {
+    const lease = this.client.lease(this.options.leaseTtlS, { autoKeepAlive: true });
+    const leaseId = await lease.grant();
+    const put = this.client.put(this.key).value(this.options.nodeId).lease(leaseId);
+    const won = force
+      ? (await put.exec(), true)
+      : (await this.client.if(this.key, 'Version', '==', 0).then(put).commit()).succeeded;
+    if (!won) {
+      await lease.revoke().catch(() => undefined);
+      return false;
+    }
+    this.lease = lease;
+    return true;
+  }
+
+  /** Calls `onVacant` each time the leader key is deleted (its lease expired). */
+  async watchVacancy(onVacant: () => void): Promise<void> {
+    this.watcher = await this.client.watch().key(this.key).create();
+    this.watcher.on('delete', () => onVacant());
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.cancel().catch(() => undefined);
+    this.lease?.release();
+    this.client.close();
+  }
+}
+
+export interface AutoFailoverOptions {
+  /** Wait before campaigning, plus `lagDelayMsPerEntry` per entry of lag. */
+  readonly baseDelayMs?: number;
+  readonly lagDelayMsPerEntry?: number;
+}
+
+/** Runs the standby side of automatic failover until closed. */
+export class AutoFailover {
+  private busy = false;
+
+  constructor(
+    private readonly standby: Standby,
+    private readonly election: LeaderElection,
+    private readonly options: AutoFailoverOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    await this.election.watchVacancy(() => void this.onVacant());
+  }
+
+  private async onVacant(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const before = this.standby.status;
+      if (before.degraded || before.divergent || !['watching', 'syncing'].includes(before.state)) return;
+      const lagEntries = Number(before.lagEntries);
+      const delayMs = (this.options.baseDelayMs ?? 50) + lagEntries * (this.options.lagDelayMsPerEntry ?? 1);
+      await new Promise((r) => setTimeout(r, Math.min(delayMs, 10_000)));
+      const now = this.standby.status;
+      if (now.degraded || now.divergent) return;
+      if (!(await this.election.campaign())) return;
+      await this.standby.promote();
+    } catch {
+      // Refused or lost the race: stay a standby; the next vacancy is another chance.
+    } finally {
+      this.busy = false;
+    }
+  }
+}
