@@ -23,13 +23,19 @@ export class Node {
   }
 
   next(key: string, timeoutMs = 60_000): Promise<Message> {
+    return this.nextOf([key], timeoutMs);
+  }
+
+  /** The next message carrying any of `keys`. */
+  nextOf(keys: readonly string[], timeoutMs = 60_000): Promise<Message> {
+    const key = keys.join(' or ');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`no ${key} from child within ${timeoutMs} ms`)),
         timeoutMs,
       );
       this.waiting.push({
-        match: (m) => key in m,
+        match: (m) => keys.some((k) => k in m),
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);
