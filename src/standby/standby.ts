@@ -10,7 +10,7 @@
  */
 import { Applier, type ApplierConfig, type ApplierOutput } from '../core/applier.js';
 import type { Compression } from '../core/compression.js';
-import { OplogError } from '../core/errors.js';
+import { CorruptStoreError, OplogError } from '../core/errors.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
@@ -88,6 +88,8 @@ export class Standby {
   private promotionAttempts = 0;
   private lastPromotionError: string | undefined;
   private promoting = false;
+  /** Set while background loops must not run (promotion, stop). */
+  private suspended = false;
   private readonly nowMs: () => number;
   private readonly appliedWaiters = new Set<() => void>();
 
@@ -220,14 +222,15 @@ export class Standby {
   }
 
   private resumeFollowing(): void {
-    this.subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
-    this.running = this.follow(this.subscription).catch(() => undefined);
+    this.suspended = false;
+    this.running = this.followLoop().catch(() => undefined);
     clearInterval(this.timer);
     this.timer = setInterval(() => this.carry(this.applier.tick(this.nowMs())), this.options.tickMs ?? 50);
   }
 
   /** Stops every background loop and waits until the follow loop has ended. */
   private async suspend(): Promise<void> {
+    this.suspended = true;
     clearInterval(this.timer);
     this.timer = undefined;
     this.subscription?.close();
@@ -259,6 +262,36 @@ export class Standby {
     for (const waiter of [...this.appliedWaiters]) waiter();
   }
 
+  /**
+   * Follows the source; when the source serves a corrupted record (CorruptStoreError),
+   * fetches that seq from the other store and subscribes again from applied + 1. With
+   * no good copy anywhere, the seqs stay a gap: fetched again, then skipped or halted on
+   * per the skip policy, after which the subscription resumes past them.
+   */
+  private async followLoop(): Promise<void> {
+    let delayMs = 50;
+    while (!this.suspended) {
+      const subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
+      this.subscription = subscription;
+      try {
+        await this.follow(subscription);
+        return;
+      } catch (error) {
+        if (!(error instanceof CorruptStoreError) || this.suspended) throw error;
+        this.corruptRecords++;
+        const head = await this.options.source.head().catch(() => undefined);
+        if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
+        const next = toSeq(this.applier.appliedSeq + 1n);
+        await this.fetch({
+          fromSeq: next,
+          toSeq: this.applier.knownHeadSeq > next ? this.applier.knownHeadSeq : next,
+        });
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 2_000);
+      }
+    }
+  }
+
   private async follow(subscription: Subscription): Promise<void> {
     try {
       for await (const event of subscription) {
@@ -271,7 +304,7 @@ export class Standby {
         this.carry(this.applier.receive(this.decode(event.record.bytes), now));
       }
     } catch (error) {
-      if (error instanceof OplogError) this.fire('fatal');
+      if (error instanceof OplogError && !(error instanceof CorruptStoreError)) this.fire('fatal');
       throw error;
     }
   }
@@ -297,15 +330,27 @@ export class Standby {
     }
   }
 
+  /**
+   * Reads `range` from the fetch store (else the source) into the applier. When the
+   * record covering a seq is damaged in that store, probes further seqs (+1, +2, +4, …)
+   * for the next readable record, so one bad record costs only its own seqs.
+   */
   private async fetch(range: SeqRange): Promise<void> {
     const store = this.options.fetchStore ?? this.options.source;
-    try {
-      for await (const record of store.read(range.fromSeq)) {
-        if (record.firstSeq > range.toSeq) break;
-        this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+    const lastSeq = range.toSeq > this.applier.knownHeadSeq ? range.toSeq : this.applier.knownHeadSeq;
+    let from: bigint = range.fromSeq;
+    for (let step = 1n; from <= lastSeq; step *= 2n) {
+      try {
+        for await (const record of store.read(toSeq(from))) {
+          if (record.firstSeq > range.toSeq) break;
+          this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+        }
+        return;
+      } catch (error) {
+        // Unavailable: the applier asks again after its backoff.
+        if (!(error instanceof CorruptStoreError)) return;
+        from = range.fromSeq + step;
       }
-    } catch {
-      // The applier asks again after its backoff.
     }
   }
 
