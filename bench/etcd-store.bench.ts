@@ -90,7 +90,8 @@ async function baseline(inFlight: number): Promise<Row> {
 
 const base = await baseline(4);
 const rows: Row[] = [base, await baseline(1)];
-for (const batch of [128, 512, 1024]) for (const inFlight of [1, 4]) rows.push(await ours(batch, inFlight));
+for (const batch of [128, 512, 1024])
+  for (const inFlight of [1, 4, 16]) rows.push(await ours(batch, inFlight));
 await server?.stop();
 
 console.log(`etcd-store bench · ${machine()} · etcd at ${endpoint} · ${DURATION_MS} ms per case\n`);
