@@ -17,3 +17,22 @@ export {
   type RecordHeader,
 } from './core/record-codec.js';
 export { loadZstd, nativeZstd, wasmZstd } from './compression/zstd.js';
+export type { LogStore, Subscription, SubscriptionEvent, Visibility } from './stores/log-store.js';
+export { MemoryLogStore } from './stores/memory-store.js';
+export { FileLogStore, type FileStoreOptions } from './stores/file/file-store.js';
+export { EtcdLogStore, type EtcdStoreOptions } from './stores/etcd/etcd-store.js';
+export { KafkaLogStore, type KafkaStoreOptions } from './stores/kafka/kafka-store.js';
+export {
+  PrimaryWriter,
+  DEFAULT_PLANNER_LIMITS,
+  type PrimaryWriterOptions,
+} from './primary/primary-writer.js';
+export {
+  Standby,
+  DEFAULT_APPLIER_CONFIG,
+  type StandbyOptions,
+  type StandbyStatus,
+} from './standby/standby.js';
+export { LeaderElection, AutoFailover, type ElectionOptions } from './standby/leader-election.js';
+export { KvStateMachine, type StateMachine } from './snapshot/state-machine.js';
+export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';

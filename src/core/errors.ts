@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'OPLOG_TRUNCATED',
   'OPLOG_LOCKED',
   'OPLOG_PROMOTION_REFUSED',
+  'OPLOG_STALE_READ',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -312,6 +313,20 @@ export class PromotionRefusedError extends OplogError {
   ) {
     super(PromotionRefusedError.code, `promotion refused: ${blockers.join(', ')}`, {
       retryable: false,
+      ...options,
+    });
+  }
+}
+
+/** A read on a standby that cannot see its source, with `staleReads: deny`. */
+export class StaleReadError extends OplogError {
+  static readonly code = 'OPLOG_STALE_READ';
+  constructor(
+    readonly state: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(StaleReadError.code, `read refused: the standby is ${state} and may be stale`, {
+      retryable: true,
       ...options,
     });
   }

@@ -10,7 +10,7 @@
  */
 import { Applier, type ApplierConfig, type ApplierOutput } from '../core/applier.js';
 import type { Compression } from '../core/compression.js';
-import { CorruptStoreError, OplogError } from '../core/errors.js';
+import { CorruptStoreError, OplogError, StaleReadError } from '../core/errors.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
@@ -41,6 +41,12 @@ export interface StandbyOptions {
   readonly applier?: Partial<ApplierConfig>;
   readonly tickMs?: number;
   readonly nowMs?: () => number;
+  /** Where rate-limited warnings go (at most one per warningIntervalMs). Default: none. */
+  readonly warn?: (message: string, cause?: unknown) => void;
+  /** Default 10,000 ms. */
+  readonly warningIntervalMs?: number;
+  /** Reads while degraded: `deny` (default) refuses them, `allow` serves them flagged stale. */
+  readonly staleReads?: 'allow' | 'deny';
   /** Called on every lifecycle change, e.g. for logs. */
   readonly onState?: (from: StandbyState, to: StandbyState, event: StandbyEvent) => void;
   /**
@@ -64,6 +70,8 @@ export interface StandbyStatus {
   readonly appliedSeq: Seq;
   readonly headSeq: Seq;
   readonly lagEntries: bigint;
+  /** Age of the newest applied entry while behind (its primary timestamp); 0 when caught up. */
+  readonly lagMs: number;
   readonly degraded: boolean;
   readonly divergent: boolean;
   readonly skipped: readonly SeqRange[];
@@ -83,6 +91,8 @@ export class Standby {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private corruptRecords = 0;
+  private lastAppliedTsMs = 0;
+  private lastWarningAtMs = -Infinity;
   private writer: PrimaryWriter | undefined;
   private promotionOverrides: readonly string[] = [];
   private promotionAttempts = 0;
@@ -109,6 +119,7 @@ export class Standby {
       appliedSeq: applied,
       headSeq: head,
       lagEntries: head - applied,
+      lagMs: head > applied ? Math.max(0, this.nowMs() - this.lastAppliedTsMs) : 0,
       degraded: this.stateValue === 'degraded',
       divergent: this.applier.divergent,
       skipped: this.applier.skippedRanges,
@@ -123,6 +134,18 @@ export class Standby {
   start(): void {
     this.fire('started');
     this.resumeFollowing();
+  }
+
+  /**
+   * Reads the state machine. While the standby is degraded (its source is not
+   * visible) the state may be stale: `staleReads: 'deny'` refuses with
+   * StaleReadError; `allow` answers with `stale: true`.
+   */
+  read<T>(query: (stateMachine: StateMachine) => T): { value: T; stale: boolean } {
+    const stale =
+      this.stateValue === 'degraded' || this.stateValue === 'connecting' || this.stateValue === 'starting';
+    if (stale && (this.options.staleReads ?? 'deny') === 'deny') throw new StaleReadError(this.stateValue);
+    return { value: query(this.options.stateMachine), stale };
   }
 
   /** The writer, once this node has been promoted. */
@@ -297,6 +320,8 @@ export class Standby {
       for await (const event of subscription) {
         if (event.type === 'visibility') {
           this.fire(event.visibility === 'visible' ? 'connected' : 'source_lost');
+          if (event.visibility === 'blind')
+            this.maybeWarn(`source ${this.options.source.kind} is not visible: degraded`, event.cause);
           continue;
         }
         const now = this.nowMs();
@@ -321,6 +346,8 @@ export class Standby {
 
   private carry(out: ApplierOutput): void {
     for (const entry of out.apply) this.options.stateMachine.apply(entry);
+    const lastApplied = out.apply.at(-1);
+    if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.fetch) void this.fetch(range);
     if (out.apply.length > 0) {
       for (const waiter of [...this.appliedWaiters]) waiter();
@@ -352,6 +379,13 @@ export class Standby {
         from = range.fromSeq + step;
       }
     }
+  }
+
+  private maybeWarn(message: string, cause?: unknown): void {
+    const now = this.nowMs();
+    if (now - this.lastWarningAtMs < (this.options.warningIntervalMs ?? 10_000)) return;
+    this.lastWarningAtMs = now;
+    this.options.warn?.(message, cause);
   }
 
   private fire(event: StandbyEvent): void {

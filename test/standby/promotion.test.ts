@@ -8,7 +8,7 @@
  * state retried until a writer exists.
  */
 import { describe, expect, it } from 'vitest';
-import { FencedError, PromotionRefusedError } from '../../src/core/errors.js';
+import { FencedError, PromotionRefusedError, StaleReadError } from '../../src/core/errors.js';
 import type { StandbyState } from '../../src/core/standby-state.js';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
@@ -64,11 +64,17 @@ async function setup(extra: Partial<StandbyOptions> = {}) {
 
 describe('standby shell', () => {
   it('goes degraded at once when the source is cut, refuses promotion, and recovers by itself', async () => {
-    const { store, primary, kv, states, standby } = await setup();
+    const warnings: string[] = [];
+    const { store, primary, kv, states, standby } = await setup({
+      warn: (message) => warnings.push(message),
+    });
     await primary.appendMany(Array.from({ length: 100 }, (_, i) => op(i)));
     await until(() => standby.status.state === 'watching', 'watching');
+    expect(standby.read((sm) => (sm as KvStateMachine).size)).toEqual({ value: 20, stale: false });
     store.down = true;
     await until(() => standby.status.degraded, 'degraded');
+    expect(() => standby.read((sm) => (sm as KvStateMachine).size)).toThrow(StaleReadError);
+    expect(warnings).toEqual(['source flaky memory is not visible: degraded']);
     await expect(standby.promote()).rejects.toMatchObject({ blockers: expect.arrayContaining(['degraded']) });
     store.down = false;
     await primary.appendMany(Array.from({ length: 50 }, (_, i) => op(100 + i)));
