@@ -59,6 +59,13 @@ export class LeaderElection {
     return true;
   }
 
+  /** Gives the key up at once (revokes our lease), so another node can campaign. */
+  async resign(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    await lease?.revoke().catch(() => undefined);
+  }
+
   /** Calls `onVacant` each time the leader key is deleted (its lease expired). */
   async watchVacancy(onVacant: () => void): Promise<void> {
     this.watcher = await this.client.watch().key(this.key).create();
@@ -104,7 +111,11 @@ export class AutoFailover {
       const now = this.standby.status;
       if (now.degraded || now.divergent) return;
       if (!(await this.election.campaign())) return;
-      await this.standby.promote();
+      // Holding the key without becoming the writer would stall the cluster: resign.
+      await this.standby.promote().catch(async (error: unknown) => {
+        await this.election.resign();
+        throw error;
+      });
     } catch {
       // Refused or lost the race: stay a standby; the next vacancy is another chance.
     } finally {
