@@ -33,6 +33,8 @@ export async function decideAppend(
       sameBytes(stored.bytes, record.bytes)
     )
       return 'duplicate';
+    // A stale writer learns it is fenced, not merely that its seq is taken.
+    if (epoch !== view.epoch) throw new FencedError(epoch, view.epoch);
     throw new ConflictError(verified.firstSeq);
   }
   if (epoch !== view.epoch) throw new FencedError(epoch, view.epoch);

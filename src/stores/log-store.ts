@@ -36,8 +36,10 @@ export interface LogStore {
    *
    * - A byte-identical record already stored at `record.firstSeq` resolves (an
    *   idempotent retry), whatever the epoch now is: it was committed when it was valid.
-   * - A different record covering `record.firstSeq`: {@link ConflictError}.
-   * - `epoch` is not the store's current epoch: {@link FencedError}.
+   * - `epoch` is not the store's current epoch: {@link FencedError} (also when a
+   *   different record already holds the seq: a zombie learns it is fenced).
+   * - A different record covering `record.firstSeq`, under the current epoch:
+   *   {@link ConflictError}.
    * - `record.firstSeq ≠ head.lastSeq + 1`: {@link NotContiguousError}.
    * - Bytes that fail verification or exceed the record cap: ChecksumMismatchError,
    *   MalformedError or TooLargeError; a record whose epoch exceeds `epoch`:

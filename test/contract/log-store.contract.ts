@@ -12,6 +12,7 @@ import {
   InvalidInputError,
   MalformedError,
   NotContiguousError,
+  StoreUnavailableError,
   TooLargeError,
   TruncatedError,
 } from '../../src/core/errors.js';
@@ -289,4 +290,25 @@ export function runLogStoreContract(name: string, harness: StoreHarness): void {
       });
     }
   });
+}
+
+/**
+ * Appends `record`, retrying the same bytes while the store is unavailable (what the
+ * writer does); returns how many retries it took. Bounded by `attemptsMax`.
+ */
+export async function appendRetrying(
+  target: LogStore,
+  record: BatchRecord,
+  epochValue: bigint,
+  { delayMs = 100, attemptsMax = 300 }: { delayMs?: number; attemptsMax?: number } = {},
+): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await target.append(record, epoch(epochValue));
+      return attempt;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || attempt >= attemptsMax) throw error;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
 }

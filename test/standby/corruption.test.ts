@@ -6,30 +6,14 @@
  */
 import { Etcd3 } from 'etcd3';
 import { expect, it } from 'vitest';
-import type { Entry, Op } from '../../src/core/types.js';
+import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
-import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby } from '../../src/standby/standby.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { testCompression } from '../helpers/entries.js';
+import { CheckedKv, until } from '../helpers/waiting.js';
 import { describeWithEtcd } from '../setup/servers.js';
-
-class CheckedKv extends KvStateMachine {
-  readonly seqs: bigint[] = [];
-  override apply(entry: Entry): void {
-    this.seqs.push(entry.seq);
-    super.apply(entry);
-  }
-}
-
-async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describeWithEtcd('corrupted records', (endpoint) => {
   const compression = testCompression();

@@ -5,32 +5,14 @@
  * and recovers by itself when the link returns, with no entry lost or applied twice.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Entry, Op } from '../../src/core/types.js';
+import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
-import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby } from '../../src/standby/standby.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { testCompression } from '../helpers/entries.js';
+import { CheckedKv, until } from '../helpers/waiting.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeWithEtcd } from '../setup/servers.js';
-
-class CheckedKv extends KvStateMachine {
-  readonly seqs: bigint[] = [];
-  override apply(entry: Entry): void {
-    this.seqs.push(entry.seq);
-    super.apply(entry);
-  }
-}
-
-async function until(predicate: () => boolean, what: string, timeoutMs: number): Promise<number> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - start;
-}
 
 describeWithEtcd('standby behind a network partition', (endpoint) => {
   let proxy: TcpProxy;

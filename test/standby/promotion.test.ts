@@ -17,27 +17,10 @@ import { Standby, type StandbyOptions } from '../../src/standby/standby.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { testCompression } from '../helpers/entries.js';
+import { CheckedKv, until } from '../helpers/waiting.js';
 
 const compression = testCompression();
 const op = (i: number): Op => ({ type: 'put', key: `k${i % 20}`, value: new TextEncoder().encode(`v${i}`) });
-
-/** Waits (bounded) until `predicate` holds; the standby runs on real timers. */
-async function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Checks applies are exactly seq 1, 2, 3, … (nothing twice, nothing skipped unless recorded). */
-class CheckedKv extends KvStateMachine {
-  readonly seqs: bigint[] = [];
-  override apply(entry: Parameters<KvStateMachine['apply']>[0]): void {
-    this.seqs.push(entry.seq);
-    super.apply(entry);
-  }
-}
 
 async function setup(extra: Partial<StandbyOptions> = {}) {
   const store = new FlakyStore(new MemoryLogStore());

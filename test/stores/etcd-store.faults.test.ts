@@ -8,17 +8,12 @@
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  FencedError,
-  InvalidClusterIdError,
-  StoreUnavailableError,
-  TooLargeError,
-} from '../../src/core/errors.js';
+import { FencedError, InvalidClusterIdError, TooLargeError } from '../../src/core/errors.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import type { SubscriptionEvent } from '../../src/stores/log-store.js';
-import { collect } from '../contract/log-store.contract.js';
+import { appendRetrying, collect } from '../contract/log-store.contract.js';
 import { makeRecord, oversizedRecord } from '../helpers/entries.js';
 import { EtcdServer } from '../setup/etcd-server.js';
 import { describeWithEtcd } from '../setup/servers.js';
@@ -33,23 +28,6 @@ describeWithEtcd('etcd store faults', () => {
   });
   const store = (clusterId: string) =>
     new EtcdLogStore({ hosts: server.endpoint, clusterId, callTimeoutMs: 1_000, pollIntervalMs: 200 });
-
-  /** Appends `record`, retrying the same bytes while etcd is unavailable (what the writer does). */
-  async function appendRetrying(
-    target: EtcdLogStore,
-    record: BatchRecord,
-    epochValue: bigint,
-  ): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await target.append(record, epoch(epochValue));
-        return attempt;
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError) || attempt > 300) throw error;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
 
   it('kill -9 and restart during appends: nothing acknowledged lost or duplicated; the subscriber resumes', async () => {
     const writer = store('restart');
@@ -76,7 +54,7 @@ describeWithEtcd('etcd store faults', () => {
         await server.kill9();
         setTimeout(() => void server.launch(), 700);
       }
-      retries += await appendRetrying(writer, record, 1n);
+      retries += await appendRetrying(writer, record, 1n, { delayMs: 100 });
       acked.push(record);
     }
     await consuming;

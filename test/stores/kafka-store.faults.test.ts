@@ -6,11 +6,11 @@
  * visible to a read-committed reader.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FencedError, InvalidClusterIdError, StoreUnavailableError } from '../../src/core/errors.js';
+import { FencedError, InvalidClusterIdError } from '../../src/core/errors.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
-import { collect } from '../contract/log-store.contract.js';
+import { appendRetrying, collect } from '../contract/log-store.contract.js';
 import { makeRecord } from '../helpers/entries.js';
 import { KafkaServer } from '../setup/kafka-server.js';
 import { describeWithKafka } from '../setup/servers.js';
@@ -25,24 +25,6 @@ describeWithKafka('kafka store faults', () => {
   });
   const store = (clusterId: string) =>
     new KafkaLogStore({ brokers: server.endpoint, clusterId, blindAfterMs: 1_500 });
-
-  async function appendRetrying(
-    target: KafkaLogStore,
-    record: BatchRecord,
-    epochValue: bigint,
-  ): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await target.append(record, epoch(epochValue));
-        return attempt;
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError) || attempt > 200) throw error;
-        if (process.env['OPLOG_DEBUG'])
-          console.log('retry', attempt, String(error), String((error as Error).cause));
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-  }
 
   it('kill -9 and restart the broker during appends: nothing acknowledged lost, no seq twice, the subscriber resumes', async () => {
     const writer = store('restart');
@@ -70,7 +52,7 @@ describeWithKafka('kafka store faults', () => {
         await server.kill9();
         setTimeout(() => void server.launch(), 3_000);
       }
-      retries += await appendRetrying(writer, record, 1n);
+      retries += await appendRetrying(writer, record, 1n, { delayMs: 250 });
       if (process.env['OPLOG_DEBUG']) console.log('acked', record.firstSeq);
       acked.push(record);
     }
