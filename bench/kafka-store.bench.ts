@@ -42,6 +42,8 @@ for (const [batch, inFlight] of [
   [256, 4],
   [1024, 1],
   [1024, 4],
+  [256, 16],
+  [1024, 16],
 ] as const) {
   const records = recordsFor(batch, Math.max(50, Math.ceil(4_000_000 / batch / 100)));
 

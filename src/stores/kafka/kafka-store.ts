@@ -53,6 +53,29 @@ interface AppendJob {
 /** Most records in one transaction. */
 const GROUP_RECORDS_MAX = 32;
 
+/**
+ * Bytes of records per produce request: the request's record batch must stay under
+ * the broker's message.max.bytes (default 1 MiB), so a record (≤ 900 KiB) always fits
+ * alone and smaller ones share a request.
+ */
+const PRODUCE_BYTES_MAX = 900 * 1024;
+
+function produceChunks<T extends { readonly bytes: Uint8Array }>(messages: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const last = chunks.at(-1);
+    if (last !== undefined && bytes + message.bytes.length <= PRODUCE_BYTES_MAX) {
+      last.push(message);
+      bytes += message.bytes.length;
+    } else {
+      chunks.push([message]);
+      bytes = message.bytes.length;
+    }
+  }
+  return chunks;
+}
+
 interface WriterHead {
   readonly lastSeq: bigint;
   readonly epoch: bigint;
@@ -388,13 +411,13 @@ export class KafkaLogStore implements LogStore {
     try {
       const txn = await producer.transaction();
       try {
-        for (const message of messages) {
+        for (const chunk of produceChunks(messages)) {
           const [result] = await txn.send({
             topic: this.topic,
             acks: -1,
-            messages: [{ value: Buffer.from(message.bytes), timestamp: String(message.firstSeq) }],
+            messages: chunk.map((m) => ({ value: Buffer.from(m.bytes), timestamp: String(m.firstSeq) })),
           });
-          this.lastWrittenOffset = BigInt(result?.baseOffset ?? '-1');
+          this.lastWrittenOffset = BigInt(result?.baseOffset ?? '-1') + BigInt(chunk.length - 1);
         }
         await txn.commit();
       } catch (error) {
