@@ -349,6 +349,10 @@ export class Standby {
     const lastApplied = out.apply.at(-1);
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.fetch) void this.fetch(range);
+    // The applier's halt policy holds a gap: the lifecycle says so, and says when it clears.
+    if (this.applier.halted && (this.stateValue === 'syncing' || this.stateValue === 'watching'))
+      this.fire('gap_halted');
+    else if (!this.applier.halted && this.stateValue === 'halted') this.fire('gap_filled');
     if (out.apply.length > 0) {
       for (const waiter of [...this.appliedWaiters]) waiter();
       const caughtUp = this.applier.appliedSeq >= this.applier.knownHeadSeq;

@@ -90,6 +90,25 @@ describe('standby shell', () => {
     await primary.close().catch(() => undefined);
   });
 
+  it('policy halt: a missing record halts the node (refusing promotion) until the gap fills', async () => {
+    const { store, primary, kv, states, standby } = await setup({
+      applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10, skipPolicy: 'halt' },
+    });
+    await primary.appendMany(Array.from({ length: 16 }, (_, i) => op(i)));
+    await until(() => standby.status.appliedSeq === 16n, 'first batch');
+    store.hide.add(17n);
+    await primary.appendMany(Array.from({ length: 32 }, (_, i) => op(16 + i)));
+    await until(() => standby.status.state === 'halted', 'halted');
+    expect(standby.status.divergent).toBe(false);
+    await expect(standby.promote()).rejects.toMatchObject({ blockers: expect.arrayContaining(['halted']) });
+    store.hide.clear(); // the record is readable again: the next fetch fills the gap
+    await until(() => standby.status.appliedSeq === 48n && standby.status.state === 'watching', 'resumed');
+    expect(kv.seqs).toEqual(Array.from({ length: 48 }, (_, i) => BigInt(i + 1)));
+    expect(states).toContain('halted');
+    await standby.stop();
+    await primary.close();
+  });
+
   it('promotes: fences the old primary, drains to the head, continues at head + 1', async () => {
     const { primary, kv, standby } = await setup();
     await primary.appendMany(Array.from({ length: 64 }, (_, i) => op(i)));
