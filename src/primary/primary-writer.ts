@@ -131,17 +131,25 @@ export class PrimaryWriter {
     return Promise.all(ops.map((op) => this.appendOne(op)));
   }
 
-  /** Stops accepting; waits for what is in flight; pending appends that cannot finish fail. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting; lets queued and in-flight appends finish for up to `drainMs`
+   * (a store that stays unavailable would otherwise hold close forever); whatever is
+   * still pending then fails with ClosedError.
+   */
+  async close({ drainMs = 30_000 }: { drainMs?: number } = {}): Promise<void> {
     if (this.stateValue === 'running') {
-      // Let queued ops go out: tick until nothing is queued or in flight.
-      while (this.planner.queuedEntries > 0 && this.stateValue === 'running') {
+      const deadline = performance.now() + drainMs;
+      while (
+        this.planner.queuedEntries > 0 &&
+        this.stateValue === 'running' &&
+        performance.now() < deadline
+      ) {
         this.carry(this.planner.tick(Number.MAX_SAFE_INTEGER));
-        await Promise.all(this.storeChains);
-        await new Promise((r) => setImmediate(r));
+        await Promise.race([Promise.all(this.storeChains), new Promise((r) => setTimeout(r, 50))]);
       }
       this.stop(new ClosedError('primary writer'));
     }
+    // Retry loops see the stop at their next attempt; each attempt is bounded by its store.
     await Promise.all(this.storeChains);
   }
 
