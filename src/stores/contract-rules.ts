@@ -14,23 +14,33 @@ export interface StoreView {
 }
 
 /**
- * Returns `duplicate` when the identical record is already stored (resolve without
- * writing), `write` when it must be written, and throws for every refusal.
+ * Checks an appended record's bytes (checksums, caps) and that its epoch does not
+ * exceed the append epoch; returns the record as its verified bytes describe it
+ * (never trust the caller's header fields). Nothing is written when this throws.
  */
-export async function decideAppend(
-  record: BatchRecord,
-  epoch: Epoch,
-  view: StoreView,
-): Promise<'write' | 'duplicate'> {
+export function verifyForAppend(record: BatchRecord, epoch: Epoch): BatchRecord {
   const verified = verifyRecord(record.bytes);
   if (verified.epoch > epoch)
     throw new InvalidInputError('record', `epoch ${verified.epoch} is above the append epoch ${epoch}`);
+  return verified;
+}
+
+/**
+ * Given a record from {@link verifyForAppend}: returns `duplicate` when the identical
+ * record is already stored (resolve without writing), `write` when it must be written,
+ * and throws for every refusal.
+ */
+export async function decideAppend(
+  verified: BatchRecord,
+  epoch: Epoch,
+  view: StoreView,
+): Promise<'write' | 'duplicate'> {
   if (verified.firstSeq <= view.lastSeq) {
     const stored = await view.recordAt(verified.firstSeq);
     if (
       stored !== undefined &&
       stored.firstSeq === verified.firstSeq &&
-      sameBytes(stored.bytes, record.bytes)
+      sameBytes(stored.bytes, verified.bytes)
     )
       return 'duplicate';
     // A stale writer learns it is fenced, not merely that its seq is taken.

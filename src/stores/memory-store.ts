@@ -6,7 +6,7 @@ import { ClosedError, TruncatedError } from '../core/errors.js';
 import type { BatchRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../core/types.js';
 import type { LogStore, Subscription } from './log-store.js';
-import { checkFence, decideAppend } from './contract-rules.js';
+import { checkFence, decideAppend, verifyForAppend } from './contract-rules.js';
 import { recordIndexCovering } from './record-search.js';
 import { tailSubscription } from './tail-subscription.js';
 
@@ -34,7 +34,8 @@ export class MemoryLogStore implements LogStore {
 
   private async appendNow(record: BatchRecord, epoch: Epoch): Promise<void> {
     this.checkOpen();
-    const decision = await decideAppend(record, epoch, {
+    const verified = verifyForAppend(record, epoch);
+    const decision = await decideAppend(verified, epoch, {
       epoch: this.epochValue,
       lastSeq: this.lastSeq(),
       recordAt: (seq) => {
@@ -43,7 +44,7 @@ export class MemoryLogStore implements LogStore {
       },
     });
     if (decision === 'duplicate') return;
-    this.records.push({ ...record, bytes: record.bytes.slice() });
+    this.records.push({ ...verified, bytes: verified.bytes.slice() });
     this.wake();
   }
 

@@ -20,14 +20,13 @@ import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
   CorruptStoreError,
-  InvalidInputError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
-import { checkFence, decideAppend } from '../contract-rules.js';
+import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
 import { tailSubscription } from '../tail-subscription.js';
 
@@ -176,9 +175,7 @@ export class EtcdLogStore implements LogStore {
 
   private async appendOnce(record: BatchRecord, epoch: Epoch): Promise<void> {
     this.checkOpen();
-    const verified = verifyRecord(record.bytes);
-    if (verified.epoch > epoch)
-      throw new InvalidInputError('record', `epoch ${verified.epoch} is above the append epoch ${epoch}`);
+    const verified = verifyForAppend(record, epoch);
     const key = this.logKey(verified.firstSeq);
     const result = await this.call('etcd append', { firstSeq: verified.firstSeq }, () =>
       this.client
@@ -196,7 +193,7 @@ export class EtcdLogStore implements LogStore {
     // The Else reads were taken atomically with the failed compare: decide on them.
     const [epochKv, headKv, storedKv] = result.responses.map((r) => r.response_range?.kvs?.[0]);
     const stored = storedKv === undefined ? undefined : this.verifyStored(storedKv, verified.firstSeq);
-    const decision = await decideAppend(record, epoch, {
+    const decision = await decideAppend(verified, epoch, {
       epoch: toEpoch(decimal(epochKv)),
       lastSeq: decimal(headKv),
       recordAt: (seq) => (seq === verified.firstSeq ? stored : undefined),
@@ -212,16 +209,7 @@ export class EtcdLogStore implements LogStore {
     this.checkOpen();
     let nextSeq: bigint = fromSeq;
     let delivered = 0;
-    // The record covering fromSeq starts at or before it: the last key ≤ log/<fromSeq>.
-    const covering = await this.call('etcd read', { fromSeq }, () =>
-      this.client
-        .getAll()
-        .inRange({ start: this.logPrefix, end: `${this.logKey(fromSeq)}\0` })
-        .sort('Key', 'Descend')
-        .limit(1)
-        .exec(),
-    );
-    const candidate = covering.kvs[0];
+    const candidate = await this.lastRecordAtOrBefore(fromSeq, 'etcd read');
     let startKey = this.logKey(fromSeq);
     let first = true;
     if (candidate !== undefined) {
@@ -244,7 +232,7 @@ export class EtcdLogStore implements LogStore {
           if (nextSeq <= head.lastSeq) throw new TruncatedError(nextSeq, record.firstSeq);
         }
         first = false;
-        if (record.firstSeq !== nextSeq && record.lastSeq >= nextSeq && record.firstSeq > nextSeq)
+        if (record.firstSeq > nextSeq)
           throw new CorruptStoreError(kv.key.toString(), nextSeq, `record at ${record.firstSeq} skips ahead`);
         yield record;
         nextSeq = record.lastSeq + 1n;
@@ -357,15 +345,7 @@ export class EtcdLogStore implements LogStore {
     const head = await this.head();
     const limit = seq > head.lastSeq ? head.lastSeq : seq;
     // The record covering `limit` stays; everything keyed before it goes.
-    const covering = await this.call('etcd truncate', { seq }, () =>
-      this.client
-        .getAll()
-        .inRange({ start: this.logPrefix, end: `${this.logKey(limit)}\0` })
-        .sort('Key', 'Descend')
-        .limit(1)
-        .keys(),
-    );
-    const keep = covering[0];
+    const keep = (await this.lastRecordAtOrBefore(limit, 'etcd truncate'))?.key.toString();
     if (keep === undefined) return;
     await this.call('etcd truncate', { seq }, () =>
       this.client.delete().inRange({ start: this.logPrefix, end: keep }).exec(),
@@ -376,6 +356,19 @@ export class EtcdLogStore implements LogStore {
     if (this.closed) return;
     this.closed = true;
     this.client.close();
+  }
+
+  /** The stored record with the greatest firstSeq ≤ `seq`: the one covering it, if any. */
+  private async lastRecordAtOrBefore(seq: bigint, operation: string): Promise<IKeyValue | undefined> {
+    const response = await this.call(operation, { seq }, () =>
+      this.client
+        .getAll()
+        .inRange({ start: this.logPrefix, end: `${this.logKey(seq)}\0` })
+        .sort('Key', 'Descend')
+        .limit(1)
+        .exec(),
+    );
+    return response.kvs[0];
   }
 
   private logKey(seq: bigint): string {

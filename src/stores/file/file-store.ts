@@ -29,7 +29,7 @@ import {
 } from '../../core/errors.js';
 import type { BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
-import { checkFence, decideAppend } from '../contract-rules.js';
+import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
 import { tailSubscription } from '../tail-subscription.js';
 import { readEpochFile, writeEpochFile } from './epoch-file.js';
@@ -281,16 +281,18 @@ export class FileLogStore implements LogStore {
           recordAt: (s: bigint) => written.find((r) => r.firstSeq <= s && s <= r.lastSeq) ?? this.recordAt(s),
         };
         let decision: 'write' | 'duplicate';
+        let verified: BatchRecord;
         try {
-          decision = await decideAppend(job.record, job.epoch, view);
+          verified = verifyForAppend(job.record, job.epoch);
+          decision = await decideAppend(verified, job.epoch, view);
         } catch (error) {
           if (!(error instanceof OplogError) || error instanceof StoreUnavailableError) throw error;
           job.done.reject(error);
           continue;
         }
         if (decision === 'write') {
-          await this.writeRecord(job.record);
-          written.push(job.record);
+          await this.writeRecord(verified);
+          written.push(verified);
         }
         settled.push(job.done);
       }

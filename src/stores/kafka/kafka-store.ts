@@ -17,14 +17,13 @@ import {
   ClosedError,
   CorruptStoreError,
   FencedError,
-  InvalidInputError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
-import { checkFence, decideAppend } from '../contract-rules.js';
+import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../log-store.js';
 import { abortableSleep } from '../tail-subscription.js';
 import { readTopic } from './kafka-reader.js';
@@ -346,13 +345,8 @@ export class KafkaLogStore implements LogStore {
     const duplicates: AppendJob[] = [];
     for (const job of group) {
       try {
-        const verified = verifyRecord(job.record.bytes);
-        if (verified.epoch > job.epoch)
-          throw new InvalidInputError(
-            'record',
-            `epoch ${verified.epoch} is above the append epoch ${job.epoch}`,
-          );
-        const decision = await decideAppend(job.record, job.epoch, {
+        const verified = verifyForAppend(job.record, job.epoch);
+        const decision = await decideAppend(verified, job.epoch, {
           epoch: toEpoch(fenceEpoch),
           lastSeq,
           recordAt: async (seq) => {
