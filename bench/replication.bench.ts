@@ -8,7 +8,6 @@
  * automatic failover (1 s etcd lease). Uses OPLOG_TEST_ETCD / OPLOG_TEST_KAFKA if set,
  * else starts both. Run: npm run bench:replication
  */
-import { join } from 'node:path';
 import { nativeZstd } from '../src/compression/zstd.js';
 import type { Entry, Op } from '../src/core/types.js';
 import { PrimaryWriter } from '../src/primary/primary-writer.js';
@@ -18,7 +17,8 @@ import { EtcdLogStore } from '../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../src/stores/kafka/kafka-store.js';
 import { EtcdServer } from '../test/setup/etcd-server.js';
 import { KafkaServer } from '../test/setup/kafka-server.js';
-import { Node, waitFor } from '../test/roles/node.js';
+import { NodeCluster, type Node } from '../test/roles/node.js';
+import { until } from '../test/helpers/waiting.js';
 import { fmt, machine, percentile, table } from './harness.js';
 import { VALUE_BYTES, workloadValue } from './workload.js';
 
@@ -52,10 +52,7 @@ async function lagAt(rate: number, source: 'kafka' | 'etcd'): Promise<(string | 
     source === 'kafka' ? ([kafkaReader, etcdReader] as const) : ([etcdReader, kafkaReader] as const);
   const standby = new Standby({ source: readers[0], fetchStore: readers[1], stateMachine: kv, compression });
   standby.start();
-  await waitFor(
-    async () => standby.status.state === 'syncing' || standby.status.state === 'watching',
-    'standby',
-  );
+  await until(() => standby.status.state === 'syncing' || standby.status.state === 'watching', 'standby');
   const sentAtMs = new Map<bigint, number>();
   const start = performance.now();
   let offered = 0;
@@ -95,22 +92,19 @@ async function lagAt(rate: number, source: 'kafka' | 'etcd'): Promise<(string | 
 }
 
 async function failover(mode: 'manual' | 'auto'): Promise<number> {
-  const cluster = `fo-${run}-${mode}`;
-  const script = join(import.meta.dirname, '../test/roles/node-child.ts');
-  const extra = mode === 'auto' ? ['auto'] : [];
-  const primary = new Node(script, ['primary', etcdEndpoint, kafkaEndpoint, cluster, ...extra]);
-  await primary.next('ready');
-  const standbys = [0, 1].map(
-    () => new Node(script, ['standby', etcdEndpoint, kafkaEndpoint, cluster, ...extra]),
-  );
-  await Promise.all(standbys.map((s) => s.next('ready')));
+  const nodes = await NodeCluster.start({
+    etcd: etcdEndpoint,
+    kafka: kafkaEndpoint,
+    cluster: `fo-${run}-${mode}`,
+    auto: mode === 'auto',
+  });
+  const { primary, standbys } = nodes;
   try {
     primary.child.stdin!.write('load 1000000\n');
-    await waitFor(async () => primary.acked.length >= 500, 'load');
-    const state = async (n: Node) => ((await n.ask('status', 'status'))['status'] as { state: string }).state;
+    await until(() => primary.acked.length >= 500, 'load', 60_000);
     const killedAt = performance.now();
     primary.kill();
-    let winner: Node | undefined;
+    let winner: Node;
     if (mode === 'manual') {
       winner = standbys[0]!;
       // Promote at once; while the standby is not caught up yet it refuses: ask again.
@@ -121,21 +115,14 @@ async function failover(mode: 'manual' | 'auto'): Promise<number> {
         await new Promise((r) => setTimeout(r, 10));
       }
     } else {
-      await waitFor(
-        async () => {
-          for (const s of standbys) if ((await state(s)) === 'primary') winner = s;
-          return winner !== undefined;
-        },
-        'automatic failover',
-        30_000,
-      );
+      winner = await nodes.promotedStandby();
     }
-    const acked = winner!.next('acked');
-    winner!.child.stdin!.write('load 1\n');
+    const acked = winner.next('acked');
+    winner.child.stdin!.write('load 1\n');
     await acked;
     return performance.now() - killedAt;
   } finally {
-    for (const n of [primary, ...standbys]) n.kill();
+    nodes.kill();
   }
 }
 

@@ -312,3 +312,25 @@ export async function appendRetrying(
     }
   }
 }
+
+/**
+ * A harness for stores opened by cluster id (file, etcd, Kafka): every test gets a
+ * fresh id; reopen closes a store and opens the same id again.
+ */
+export function harnessByClusterId(open: (clusterId: string) => LogStore | Promise<LogStore>): StoreHarness {
+  const run = `${process.pid}-${Date.now()}`;
+  let counter = 0;
+  const clusterOf = new WeakMap<LogStore, string>();
+  const openTracked = async (clusterId: string) => {
+    const store = await open(clusterId);
+    clusterOf.set(store, clusterId);
+    return store;
+  };
+  return {
+    create: () => openTracked(`c${run}-${++counter}`),
+    reopen: async (store) => {
+      await store.close();
+      return openTracked(clusterOf.get(store)!);
+    },
+  };
+}

@@ -3,9 +3,13 @@ import type { Entry } from '../../src/core/types.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 
 /** Polls `predicate` every 10 ms; returns how long it took, or throws after `timeoutMs`. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<number> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<number> {
   const start = performance.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (performance.now() - start > timeoutMs)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));

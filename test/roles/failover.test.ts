@@ -6,7 +6,6 @@
  * value with the log, and both state machines with a replay of the log: nothing
  * acknowledged lost, nothing applied twice or out of order, equal states at equal seq.
  */
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { decodeRecord } from '../../src/core/record-codec.js';
 import { seq } from '../../src/core/types.js';
@@ -15,25 +14,18 @@ import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { testCompression } from '../helpers/entries.js';
 import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
-import { Node, waitFor } from './node.js';
+import { until } from '../helpers/waiting.js';
+import { NodeCluster, type Node } from './node.js';
 
 describeWithEtcd('failover (etcd)', (etcdEndpoint) => {
   describeWithKafka('failover (etcd + kafka)', (kafkaEndpoint) => {
     it('kill -9 the primary under load, promote a standby: nothing acknowledged lost or applied twice', async () => {
       const cluster = `failover-${process.pid}-${Date.now()}`;
-      const script = join(import.meta.dirname, 'node-child.ts');
-      const nodes: Node[] = [];
+      const nodes = await NodeCluster.start({ etcd: etcdEndpoint, kafka: kafkaEndpoint, cluster });
+      const { primary, standbys } = nodes;
       try {
-        const primary = new Node(script, ['primary', etcdEndpoint, kafkaEndpoint, cluster]);
-        nodes.push(primary);
-        await primary.next('ready');
-        const standbys = [0, 1].map(
-          () => new Node(script, ['standby', etcdEndpoint, kafkaEndpoint, cluster]),
-        );
-        nodes.push(...standbys);
-        await Promise.all(standbys.map((s) => s.next('ready')));
         primary.child.stdin!.write('load 100000\n');
-        await waitFor(async () => primary.acked.length >= 600, 'load');
+        await until(() => primary.acked.length >= 600, 'load', 60_000);
         primary.kill();
         const oldAcked = [...primary.acked];
 
@@ -46,11 +38,10 @@ describeWithEtcd('failover (etcd)', (etcdEndpoint) => {
         await kafkaHead.close();
         const head = heads[0]! < heads[1]! ? heads[0]! : heads[1]!;
         expect(head).toBeGreaterThanOrEqual(BigInt(oldAcked.at(-1)![0]));
-        const applied = async (n: Node) =>
-          BigInt(((await n.ask('status', 'status'))['status'] as { appliedSeq: string }).appliedSeq);
-        await waitFor(
-          async () => (await applied(standbys[0]!)) >= head && (await applied(standbys[1]!)) >= head,
+        await until(
+          async () => (await standbys[0]!.appliedSeq()) >= head && (await standbys[1]!.appliedSeq()) >= head,
           'catch-up',
+          60_000,
         );
         const [winner, follower] = standbys as [Node, Node];
         const promoted = await winner.ask('promote', 'promoted');
@@ -58,8 +49,8 @@ describeWithEtcd('failover (etcd)', (etcdEndpoint) => {
         winner.child.stdin!.write('load 200\n');
         await winner.next('loaded');
         const last = BigInt(winner.acked.at(-1)![0]);
-        await waitFor(async () => (await applied(follower)) >= last, 'follower on the new epoch');
-        await waitFor(async () => (await applied(winner)) >= last, 'winner applying its own log');
+        await until(async () => (await follower.appliedSeq()) >= last, 'follower on the new epoch', 60_000);
+        await until(async () => (await winner.appliedSeq()) >= last, 'winner applying its own log', 60_000);
 
         // History check against the log itself.
         const kafka = new KafkaLogStore({ brokers: kafkaEndpoint, clusterId: cluster });
@@ -91,7 +82,7 @@ describeWithEtcd('failover (etcd)', (etcdEndpoint) => {
         await kafka.close();
         await etcd.close();
       } finally {
-        for (const node of nodes) node.kill();
+        nodes.kill();
       }
     }, 240_000);
   });

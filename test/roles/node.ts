@@ -1,6 +1,8 @@
 /** A node child process (test/roles/node-child.ts) driven over JSON lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { until } from '../helpers/waiting.js';
 
 export type Message = Record<string, unknown>;
 
@@ -50,19 +52,82 @@ export class Node {
     return answer;
   }
 
+  async status(): Promise<NodeStatus> {
+    return (await this.ask('status', 'status'))['status'] as NodeStatus;
+  }
+
+  async appliedSeq(): Promise<bigint> {
+    return BigInt((await this.status()).appliedSeq ?? '0');
+  }
+
   kill(): void {
     this.child.kill('SIGKILL');
   }
 }
 
-export async function waitFor(
-  predicate: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+/** The node status fields the tests read. */
+export interface NodeStatus {
+  readonly state: string;
+  readonly appliedSeq?: string;
+}
+
+/**
+ * A primary and `standbyCount` standbys (test/roles/node-child.ts) on one cluster over
+ * etcd + Kafka, all ready. `auto` turns automatic failover on.
+ */
+export class NodeCluster {
+  readonly primary: Node;
+  readonly standbys: Node[];
+
+  private constructor(primary: Node, standbys: Node[]) {
+    this.primary = primary;
+    this.standbys = standbys;
+  }
+
+  static async start(options: {
+    etcd: string;
+    kafka: string;
+    cluster: string;
+    auto?: boolean;
+    standbyCount?: number;
+  }): Promise<NodeCluster> {
+    const script = join(import.meta.dirname, 'node-child.ts');
+    const args = (role: string) => [
+      role,
+      options.etcd,
+      options.kafka,
+      options.cluster,
+      ...(options.auto ? ['auto'] : []),
+    ];
+    const primary = new Node(script, args('primary'));
+    const standbys: Node[] = [];
+    const cluster = new NodeCluster(primary, standbys);
+    try {
+      await primary.next('ready');
+      for (let i = 0; i < (options.standbyCount ?? 2); i++) standbys.push(new Node(script, args('standby')));
+      await Promise.all(standbys.map((s) => s.next('ready')));
+    } catch (error) {
+      cluster.kill();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Waits until some standby reports itself primary (automatic failover) and returns it. */
+  async promotedStandby(timeoutMs = 30_000): Promise<Node> {
+    let winner: Node | undefined;
+    await until(
+      async () => {
+        for (const s of this.standbys) if ((await s.status()).state === 'primary') winner = s;
+        return winner !== undefined;
+      },
+      'automatic failover',
+      timeoutMs,
+    );
+    return winner!;
+  }
+
+  kill(): void {
+    for (const node of [this.primary, ...this.standbys]) node.kill();
   }
 }

@@ -5,7 +5,6 @@
  * fail with FencedError, it stops writing, and none of its records is in the log after
  * the new epoch's first one.
  */
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { decodeRecord } from '../../src/core/record-codec.js';
 import { seq } from '../../src/core/types.js';
@@ -14,44 +13,31 @@ import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import type { LogStore } from '../../src/stores/log-store.js';
 import { testCompression } from '../helpers/entries.js';
 import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
-import { Node, waitFor } from './node.js';
+import { until } from '../helpers/waiting.js';
+import { NodeCluster } from './node.js';
 
 describeWithEtcd('zombie primary (etcd)', (etcdEndpoint) => {
   describeWithKafka('zombie primary (etcd + kafka)', (kafkaEndpoint) => {
     it('SIGSTOP past the lease, automatic failover, SIGCONT: the old primary is fenced and invisible', async () => {
       const cluster = `zombie-${process.pid}-${Date.now()}`;
-      const script = join(import.meta.dirname, 'node-child.ts');
-      const nodes: Node[] = [];
+      const nodes = await NodeCluster.start({
+        etcd: etcdEndpoint,
+        kafka: kafkaEndpoint,
+        cluster,
+        auto: true,
+      });
+      const { primary } = nodes;
       try {
-        const primary = new Node(script, ['primary', etcdEndpoint, kafkaEndpoint, cluster, 'auto']);
-        nodes.push(primary);
-        await primary.next('ready');
-        const standbys = [0, 1].map(
-          () => new Node(script, ['standby', etcdEndpoint, kafkaEndpoint, cluster, 'auto']),
-        );
-        nodes.push(...standbys);
-        await Promise.all(standbys.map((s) => s.next('ready')));
         primary.child.stdin!.write('load 1000000\n');
-        await waitFor(async () => primary.acked.length >= 300, 'load');
+        await until(() => primary.acked.length >= 300, 'load', 60_000);
         primary.child.kill('SIGSTOP');
-        const state = async (n: Node) =>
-          ((await n.ask('status', 'status'))['status'] as { state: string }).state;
-        let winner: Node | undefined;
-        await waitFor(
-          async () => {
-            for (const s of standbys) if ((await state(s)) === 'primary') winner = s;
-            return winner !== undefined;
-          },
-          'automatic failover',
-          30_000,
-        );
-        winner!.child.stdin!.write('load 100\n');
-        await winner!.next('loaded');
+        const winner = await nodes.promotedStandby();
+        winner.child.stdin!.write('load 100\n');
+        await winner.next('loaded');
         primary.child.kill('SIGCONT');
         const error = await primary.next('error', 30_000);
         expect(String(error['error'])).toMatch(/fenced/i);
-        const status = (await primary.ask('status', 'status'))['status'] as { state: string; error: string };
-        expect(status).toMatchObject({ state: 'stopped', error: 'OPLOG_FENCED' });
+        expect(await primary.status()).toMatchObject({ state: 'stopped', error: 'OPLOG_FENCED' });
 
         // In every store: epoch-1 entries only before the first epoch-2 entry.
         const stores: LogStore[] = [
@@ -74,7 +60,7 @@ describeWithEtcd('zombie primary (etcd)', (etcdEndpoint) => {
           await store.close();
         }
       } finally {
-        for (const node of nodes) node.kill();
+        nodes.kill();
       }
     }, 240_000);
   });

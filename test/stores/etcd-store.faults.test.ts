@@ -9,11 +9,10 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FencedError, InvalidClusterIdError, TooLargeError } from '../../src/core/errors.js';
-import type { BatchRecord } from '../../src/core/record-codec.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
-import type { SubscriptionEvent } from '../../src/stores/log-store.js';
-import { appendRetrying, collect } from '../contract/log-store.contract.js';
+import { collect } from '../contract/log-store.contract.js';
+import { appendsAcrossRestart } from './restart-scenario.js';
 import { makeRecord, oversizedRecord } from '../helpers/entries.js';
 import { EtcdServer } from '../setup/etcd-server.js';
 import { describeWithEtcd } from '../setup/servers.js';
@@ -32,41 +31,17 @@ describeWithEtcd('etcd store faults', () => {
   it('kill -9 and restart during appends: nothing acknowledged lost or duplicated; the subscriber resumes', async () => {
     const writer = store('restart');
     const reader = store('restart');
-    await writer.fence(epoch(1n));
-    const subscription = reader.subscribe(seq(1n));
-    const seen: bigint[] = [];
-    const visibility: string[] = [];
-    const total = 60;
-    const consuming = (async () => {
-      for await (const event of subscription as AsyncIterable<SubscriptionEvent>) {
-        if (event.type === 'visibility') visibility.push(event.visibility);
-        else {
-          seen.push(event.record.firstSeq);
-          if (event.record.lastSeq >= BigInt(total * 2)) break;
-        }
-      }
-    })();
-    const acked: BatchRecord[] = [];
-    let retries = 0;
-    for (let i = 0; i < total; i++) {
-      const record = makeRecord(BigInt(i * 2 + 1), 2);
-      if (i === 20) {
+    await appendsAcrossRestart({
+      writer,
+      reader,
+      total: 60,
+      restartAt: 20,
+      retryDelayMs: 100,
+      restart: async () => {
         await server.kill9();
         setTimeout(() => void server.launch(), 700);
-      }
-      retries += await appendRetrying(writer, record, 1n, { delayMs: 100 });
-      acked.push(record);
-    }
-    await consuming;
-    subscription.close();
-    expect(retries).toBeGreaterThan(0);
-    const stored = await collect(reader.read(seq(1n)));
-    expect(stored.map((r) => r.firstSeq)).toEqual(acked.map((r) => r.firstSeq));
-    expect(stored.map((r) => r.bodyChecksum)).toEqual(acked.map((r) => r.bodyChecksum));
-    expect(seen).toEqual(acked.map((r) => r.firstSeq));
-    expect(visibility[0]).toBe('visible');
-    expect(visibility).toContain('blind');
-    expect(visibility.at(-1)).toBe('visible');
+      },
+    });
     await writer.close();
     await reader.close();
   });

@@ -7,20 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { FileLogStore } from '../../src/stores/file/file-store.js';
-import type { LogStore } from '../../src/stores/log-store.js';
-import { runLogStoreContract } from '../contract/log-store.contract.js';
+import { harnessByClusterId, runLogStoreContract } from '../contract/log-store.contract.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'oplog-file-contract-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-let counter = 0;
-const options = (clusterId: string) => ({ dataDir, clusterId, segmentBytesMax: 1, indexIntervalBytes: 1 });
-
-runLogStoreContract('file', {
-  create: () => FileLogStore.open(options(`c${++counter}`)),
-  reopen: async (store: LogStore) => {
-    await store.close();
-    const clusterId = (store as FileLogStore).dir.split('/').at(-1)!;
-    return FileLogStore.open(options(clusterId));
-  },
-});
+runLogStoreContract(
+  'file',
+  harnessByClusterId((clusterId) =>
+    FileLogStore.open({ dataDir, clusterId, segmentBytesMax: 1, indexIntervalBytes: 1 }),
+  ),
+);

@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FencedError, InvalidClusterIdError } from '../../src/core/errors.js';
-import type { BatchRecord } from '../../src/core/record-codec.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
-import { appendRetrying, collect } from '../contract/log-store.contract.js';
+import { collect } from '../contract/log-store.contract.js';
+import { appendsAcrossRestart } from './restart-scenario.js';
 import { makeRecord } from '../helpers/entries.js';
 import { KafkaServer } from '../setup/kafka-server.js';
 import { describeWithKafka } from '../setup/servers.js';
@@ -28,44 +28,18 @@ describeWithKafka('kafka store faults', () => {
 
   it('kill -9 and restart the broker during appends: nothing acknowledged lost, no seq twice, the subscriber resumes', async () => {
     const writer = store('restart');
-    await writer.fence(epoch(1n));
     const reader = store('restart');
-    const subscription = reader.subscribe(seq(1n));
-    const seen: bigint[] = [];
-    const visibility: string[] = [];
-    const total = 30;
-    const consuming = (async () => {
-      for await (const event of subscription) {
-        if (event.type === 'visibility') visibility.push(event.visibility);
-        else {
-          seen.push(event.record.firstSeq);
-          if (process.env['OPLOG_DEBUG']) console.log('seen', event.record.firstSeq);
-          if (event.record.lastSeq >= BigInt(total * 2)) break;
-        }
-      }
-    })();
-    const acked: BatchRecord[] = [];
-    let retries = 0;
-    for (let i = 0; i < total; i++) {
-      const record = makeRecord(BigInt(i * 2 + 1), 2);
-      if (i === 10) {
+    await appendsAcrossRestart({
+      writer,
+      reader,
+      total: 30,
+      restartAt: 10,
+      retryDelayMs: 250,
+      restart: async () => {
         await server.kill9();
         setTimeout(() => void server.launch(), 3_000);
-      }
-      retries += await appendRetrying(writer, record, 1n, { delayMs: 250 });
-      if (process.env['OPLOG_DEBUG']) console.log('acked', record.firstSeq);
-      acked.push(record);
-    }
-    await consuming;
-    subscription.close();
-    expect(retries).toBeGreaterThan(0);
-    const stored = await collect(reader.read(seq(1n)));
-    const firstSeqs = stored.map((r) => r.firstSeq);
-    expect(new Set(firstSeqs).size).toBe(firstSeqs.length);
-    expect(firstSeqs).toEqual(acked.map((r) => r.firstSeq));
-    expect(seen).toEqual(acked.map((r) => r.firstSeq));
-    expect(visibility).toContain('blind');
-    expect(visibility.at(-1)).toBe('visible');
+      },
+    });
     await writer.close();
     await reader.close();
   }, 180_000);
