@@ -89,18 +89,22 @@ export class EtcdServer {
 
   /** kill -9, and wait until the process is gone. */
   async kill9(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await this.signal('SIGKILL');
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await this.signal('SIGTERM');
   }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    await signalAndWait(this.child, signal);
+  }
+}
+
+/** Sends `signal` to a server process that still runs, and waits until it has exited. */
+export async function signalAndWait(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
 }

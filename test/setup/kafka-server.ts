@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'n
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from './etcd-server.js';
+import { freePort, signalAndWait } from './etcd-server.js';
 
 export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
 
@@ -95,11 +95,7 @@ export class KafkaServer {
   }
 
   private async signal(signal: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
+    await signalAndWait(this.child, signal);
   }
 }
 
