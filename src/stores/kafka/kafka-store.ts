@@ -128,6 +128,9 @@ export class KafkaLogStore implements LogStore {
         group = fresh;
         this.openGroup = fresh;
         this.serial(async () => {
+          // One turn of the event loop before closing the group: appends issued by the
+          // callers of the previous group's acks still join this one.
+          await new Promise((resolve) => setImmediate(resolve));
           if (this.openGroup === fresh) this.openGroup = undefined;
           await this.appendGroup(fresh);
         }).catch((error: unknown) => {
