@@ -3,10 +3,11 @@
  * configured store in parallel → acks in seq order once every store holds the record.
  *
  * The planner (src/core) decides; this shell owns the timers, the encoding and the
- * stores. Each store gets its records strictly in order (a per-store chain), so a
- * transient failure of batch n on one store holds batch n+1 for that store until n is
- * retried through; other stores keep going. Transient errors retry the same bytes with
- * capped backoff; a FencedError from any store stops the writer for good and fails
+ * stores. Each store gets its records strictly in order through a lane
+ * (store-lane.ts) that keeps up to the pipeline depth in flight, so a store can share
+ * one transaction or fsync among them; a transient failure of batch n on one store
+ * holds batch n+1 for that store until n is retried through; other stores keep going.
+ * Transient errors retry the same bytes with capped backoff; a FencedError from any store stops the writer for good and fails
  * everything pending; any other refusal (conflict, gap, integrity) also stops it.
  */
 import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
@@ -30,6 +31,7 @@ import { encodeRecord, type BatchRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Op, type Seq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
 import { reconcileStores } from './reconcile.js';
+import { StoreLane } from './store-lane.js';
 
 export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
   batchEntriesMax: 1024,
@@ -70,7 +72,7 @@ interface Waiter {
 export class PrimaryWriter {
   private readonly planner: GroupCommitPlanner;
   private readonly waiters = new Map<bigint, Waiter>();
-  private readonly storeChains: Promise<void>[];
+  private readonly lanes: StoreLane[];
   private tickTimer: NodeJS.Timeout | undefined;
   private tickAtMs: number | undefined;
   private stateValue: WriterState = 'running';
@@ -85,7 +87,7 @@ export class PrimaryWriter {
     firstSeq: Seq,
   ) {
     this.planner = new GroupCommitPlanner({ ...DEFAULT_PLANNER_LIMITS, ...options.limits }, epoch, firstSeq);
-    this.storeChains = options.stores.map(() => Promise.resolve());
+    this.lanes = options.stores.map((store) => new StoreLane(store, (s, r) => this.appendWithRetry(s, r)));
     this.retryDelayMs = options.retryDelayMs ?? 20;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 1_000;
     this.nowMs = options.nowMs ?? Date.now;
@@ -145,12 +147,16 @@ export class PrimaryWriter {
         performance.now() < deadline
       ) {
         this.carry(this.planner.tick(Number.MAX_SAFE_INTEGER));
-        await Promise.race([Promise.all(this.storeChains), new Promise((r) => setTimeout(r, 50))]);
+        await Promise.race([this.lanesSettled(), new Promise((r) => setTimeout(r, 50))]);
       }
       this.stop(new ClosedError('primary writer'));
     }
     // Retry loops see the stop at their next attempt; each attempt is bounded by its store.
-    await Promise.all(this.storeChains);
+    await this.lanesSettled();
+  }
+
+  private async lanesSettled(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.settled()));
   }
 
   private appendOne(op: Op): Promise<Seq> {
@@ -209,12 +215,7 @@ export class PrimaryWriter {
       );
       return;
     }
-    const writes = this.options.stores.map((store, index) => {
-      const done = this.storeChains[index]!.then(() => this.appendWithRetry(store, record));
-      this.storeChains[index] = done.catch(() => undefined);
-      return done;
-    });
-    Promise.all(writes).then(
+    Promise.all(this.lanes.map((lane) => lane.submit(record, this.epoch))).then(
       () => {
         if (this.stateValue === 'running') this.carry(this.planner.onWritten(batch.batchId, this.nowMs()));
       },
