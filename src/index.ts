@@ -34,5 +34,13 @@ export {
   type StandbyStatus,
 } from './standby/standby.js';
 export { LeaderElection, AutoFailover, type ElectionOptions } from './standby/leader-election.js';
-export { KvStateMachine, type StateMachine } from './snapshot/state-machine.js';
+export { KvStateMachine, type StateImage, type StateMachine } from './snapshot/state-machine.js';
+export {
+  FileSnapshotStore,
+  parseManifest,
+  SNAPSHOT_RAW_BYTES_MAX,
+  type Snapshot,
+  type SnapshotInput,
+  type SnapshotManifest,
+} from './snapshot/snapshot-store.js';
 export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'OPLOG_LOCKED',
   'OPLOG_PROMOTION_REFUSED',
   'OPLOG_STALE_READ',
+  'OPLOG_INVALID_STATE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -67,7 +68,7 @@ export function assert(condition: unknown, message: string | (() => string)): as
 export class ChecksumMismatchError extends OplogError {
   static readonly code = 'OPLOG_CHECKSUM_MISMATCH';
   constructor(
-    readonly what: 'record-header' | 'record-body' | 'entry',
+    readonly what: 'record-header' | 'record-body' | 'entry' | 'snapshot-body',
     readonly seq: bigint | undefined,
     readonly expected: bigint,
     readonly actual: bigint,
@@ -327,6 +328,21 @@ export class StaleReadError extends OplogError {
   ) {
     super(StaleReadError.code, `read refused: the standby is ${state} and may be stale`, {
       retryable: true,
+      ...options,
+    });
+  }
+}
+
+/** An operation this node does not accept in its current state (e.g. a snapshot while divergent). */
+export class InvalidStateError extends OplogError {
+  static readonly code = 'OPLOG_INVALID_STATE';
+  constructor(
+    readonly operation: string,
+    readonly state: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(InvalidStateError.code, `${operation} is not accepted while the node is ${state}`, {
+      retryable: false,
       ...options,
     });
   }

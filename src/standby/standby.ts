@@ -6,16 +6,25 @@
  * applier: blind → degraded at once (fail closed); visible again → syncing, re-reading
  * from applied + 1.
  *
- * Not yet here (README "Known limits"): promotion, automatic failover, snapshots.
+ * Snapshots: takeSnapshot() captures the state at applied (synchronously, between two
+ * applies) and stores it; installSnapshot() replaces the state with a snapshot and
+ * follows the log from its lastSeq + 1. A node mid install is never promoted.
  */
 import { Applier, type ApplierConfig, type ApplierOutput } from '../core/applier.js';
 import type { Compression } from '../core/compression.js';
-import { CorruptStoreError, OplogError, StaleReadError } from '../core/errors.js';
+import {
+  CorruptStoreError,
+  IntegrityError,
+  InvalidStateError,
+  OplogError,
+  StaleReadError,
+} from '../core/errors.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
+import type { Snapshot, SnapshotInput, SnapshotManifest } from '../snapshot/snapshot-store.js';
 import { PrimaryWriter, type PrimaryWriterOptions } from '../primary/primary-writer.js';
 import { promotionCheck } from '../core/standby-state.js';
 import { PromotionRefusedError } from '../core/errors.js';
@@ -84,8 +93,13 @@ export interface StandbyStatus {
   readonly epoch: bigint | undefined;
 }
 
+/** Where takeSnapshot() puts a snapshot (FileSnapshotStore, or anything with save). */
+export interface SnapshotSink {
+  save(input: SnapshotInput): Promise<SnapshotManifest>;
+}
+
 export class Standby {
-  private readonly applier: Applier;
+  private applier: Applier;
   private stateValue: StandbyState = 'starting';
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -132,8 +146,84 @@ export class Standby {
   }
 
   start(): void {
+    if (this.stateValue !== 'starting') return;
     this.fire('started');
     this.resumeFollowing();
+  }
+
+  /**
+   * Stores the state as of the last applied seq. The image and its hash are taken
+   * synchronously (no apply runs in between), so following never stops; only the
+   * compression and the writes are asynchronous. Refused while divergent (the state
+   * has skipped entries: a snapshot would spread the hole) or without an applied seq.
+   */
+  async takeSnapshot(sink: SnapshotSink): Promise<SnapshotManifest> {
+    if (this.applier.divergent) throw new InvalidStateError('snapshot', 'divergent');
+    if (this.stateValue === 'installing_snapshot') throw new InvalidStateError('snapshot', this.stateValue);
+    const lastSeq = this.applier.appliedSeq;
+    if (lastSeq === 0n) throw new InvalidStateError('snapshot', 'empty (nothing applied)');
+    const input: SnapshotInput = {
+      lastSeq,
+      epoch: this.applier.appliedEpoch,
+      image: this.options.stateMachine.snapshot(),
+      stateHash: this.options.stateMachine.hash(),
+    };
+    return sink.save(input);
+  }
+
+  /**
+   * Replaces the state with a snapshot, then follows the log from its lastSeq + 1
+   * (a fresh node, or one behind the log's retention). Accepted before start() and
+   * while following (not while watching at the head: there is nothing to gain, nor as
+   * or after a promotion). The background loops stay suspended for the whole install
+   * and the node refuses promotion, even forced. `load` may be slow (a download).
+   *
+   * If loading fails (damaged bytes, unavailable) nothing changed: the node resumes
+   * following from where it was and the error is thrown. A restored state whose hash
+   * differs from the manifest's is an IntegrityError and the node fails closed.
+   */
+  async installSnapshot(load: () => Promise<Snapshot>): Promise<SnapshotManifest> {
+    const wasRunning = this.stateValue !== 'starting';
+    if (!transition(this.stateValue, 'snapshot_install_began').ok)
+      throw new InvalidStateError('snapshot install', this.stateValue);
+    await this.suspend();
+    this.fire('snapshot_install_began');
+    let snapshot: Snapshot;
+    try {
+      snapshot = await load();
+    } catch (error) {
+      this.fire('snapshot_failed');
+      if (wasRunning) this.start();
+      throw error;
+    }
+    // stop() may have run while loading: a stopped node stays stopped.
+    if (this.stateValue !== 'installing_snapshot')
+      throw new InvalidStateError('snapshot install', this.stateValue);
+    const { manifest } = snapshot;
+    try {
+      this.options.stateMachine.restore(snapshot.image);
+    } catch (error) {
+      this.fire('snapshot_failed');
+      if (wasRunning) this.start();
+      throw error;
+    }
+    const restoredHash = this.options.stateMachine.hash().toString(16).padStart(16, '0');
+    if (restoredHash !== manifest.stateHash) {
+      this.fire('fatal');
+      throw new IntegrityError(
+        manifest.lastSeq,
+        `snapshot restored to state hash ${restoredHash}, manifest says ${manifest.stateHash}`,
+      );
+    }
+    this.applier = new Applier(
+      { ...DEFAULT_APPLIER_CONFIG, ...this.options.applier },
+      { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },
+    );
+    this.lastAppliedTsMs = Date.parse(manifest.createdAt);
+    this.fire('snapshot_installed');
+    this.resumeFollowing();
+    for (const waiter of [...this.appliedWaiters]) waiter();
+    return manifest;
   }
 
   /**

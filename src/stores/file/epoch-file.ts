@@ -4,11 +4,10 @@
  * file is reported instead of read as epoch 0.
  */
 import { xxh64 } from '@node-rs/xxhash';
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { CorruptStoreError } from '../../core/errors.js';
 import { epoch as toEpoch, type Epoch } from '../../core/types.js';
-import { fsyncDir } from './fsync-dir.js';
+import { writeFileAtomic } from './durable-fs.js';
 
 const TAG = 'oplog-epoch v1';
 
@@ -27,16 +26,7 @@ export async function readEpochFile(path: string): Promise<Epoch> {
 }
 
 export async function writeEpochFile(path: string, epoch: Epoch): Promise<void> {
-  const temporary = `${path}.tmp`;
-  const fh = await open(temporary, 'w');
-  try {
-    await fh.writeFile(`${TAG} ${epoch} ${checksum(String(epoch))}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(temporary, path);
-  await fsyncDir(dirname(path));
+  await writeFileAtomic(path, `${TAG} ${epoch} ${checksum(String(epoch))}\n`);
 }
 
 function checksum(text: string): string {

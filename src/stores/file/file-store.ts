@@ -33,7 +33,7 @@ import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js'
 import type { LogStore, Subscription } from '../log-store.js';
 import { tailSubscription } from '../tail-subscription.js';
 import { readEpochFile, writeEpochFile } from './epoch-file.js';
-import { fsyncDir } from './fsync-dir.js';
+import { fsyncDir } from './durable-fs.js';
 import { PidLock } from './pid-lock.js';
 import { scanSegment, validRecordAfter } from './segment-scan.js';
 

@@ -1,0 +1,216 @@
+/**
+ * Snapshots on disk (DESIGN.md "Snapshots and replay"): `<dataDir>/<cluster>/snapshots/`
+ * holds, per snapshot, `<20-digit lastSeq>.body` (the state image, zstd) and
+ * `<20-digit lastSeq>.manifest.json`. Both are written atomically (temporary file,
+ * fsync, rename, fsync the directory), the body first: a snapshot exists once its
+ * manifest does, so a crash mid-write leaves at most an orphan body, never a manifest
+ * pointing at missing or partial bytes.
+ *
+ * Loading checks the body's length and xxh64 against the manifest before decompressing
+ * (bounded by the manifest's raw size), so damaged bytes are reported
+ * (ChecksumMismatchError, MalformedError), never restored.
+ */
+import { xxh64 } from '@node-rs/xxhash';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { validateClusterId } from '../core/cluster-id.js';
+import type { Compression } from '../core/compression.js';
+import { ChecksumMismatchError, MalformedError, TooLargeError } from '../core/errors.js';
+import { epoch as toEpoch, seq as toSeq, type Epoch, type Seq } from '../core/types.js';
+import { writeFileAtomic } from '../stores/file/durable-fs.js';
+import type { StateImage } from './state-machine.js';
+
+/** Largest state image a snapshot may hold (a Node Buffer's practical limit). */
+export const SNAPSHOT_RAW_BYTES_MAX = 2 ** 31 - 1;
+
+export interface SnapshotManifest {
+  readonly format: 'oplog-snapshot';
+  readonly version: 1;
+  readonly clusterId: string;
+  /** The state is exactly the log applied through this seq. */
+  readonly lastSeq: Seq;
+  /** Epoch of the entry at lastSeq: a node restored from it rejects lower epochs above it. */
+  readonly epoch: Epoch;
+  readonly createdAt: string;
+  /** Items in the state (keys, for the KV state machine). */
+  readonly items: number;
+  readonly rawBytes: number;
+  readonly bodyBytes: number;
+  /** xxh64 of the stored (compressed) body, 16 hex digits. */
+  readonly bodyChecksum: string;
+  /** StateMachine.hash() of the state at lastSeq, 16 hex digits; checked after restore. */
+  readonly stateHash: string;
+}
+
+export interface Snapshot {
+  readonly manifest: SnapshotManifest;
+  /** The state image, for StateMachine.restore. */
+  readonly image: Uint8Array;
+}
+
+export interface SnapshotInput {
+  readonly lastSeq: bigint;
+  readonly epoch: bigint;
+  readonly image: StateImage;
+  readonly stateHash: bigint;
+  readonly createdAt?: Date;
+}
+
+export class FileSnapshotStore {
+  readonly dir: string;
+  private readonly clusterId: string;
+
+  constructor(
+    options: { readonly dataDir: string; readonly clusterId: string },
+    private readonly compression: Compression,
+  ) {
+    this.clusterId = validateClusterId(options.clusterId);
+    this.dir = join(options.dataDir, this.clusterId, 'snapshots');
+  }
+
+  async save(input: SnapshotInput): Promise<SnapshotManifest> {
+    if (input.image.bytes.length > SNAPSHOT_RAW_BYTES_MAX)
+      throw new TooLargeError('snapshot image', input.image.bytes.length, SNAPSHOT_RAW_BYTES_MAX);
+    const body = this.compression.compress(input.image.bytes);
+    const manifest: SnapshotManifest = {
+      format: 'oplog-snapshot',
+      version: 1,
+      clusterId: this.clusterId,
+      lastSeq: toSeq(input.lastSeq),
+      epoch: toEpoch(input.epoch),
+      createdAt: (input.createdAt ?? new Date()).toISOString(),
+      items: input.image.items,
+      rawBytes: input.image.bytes.length,
+      bodyBytes: body.length,
+      bodyChecksum: hex(xxh64(body)),
+      stateHash: hex(input.stateHash),
+    };
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.bodyPath(manifest.lastSeq), body);
+    await writeFileAtomic(this.manifestPath(manifest.lastSeq), manifestJson(manifest));
+    return manifest;
+  }
+
+  /** Every complete snapshot, oldest first. A damaged manifest is an error, not skipped. */
+  async list(): Promise<SnapshotManifest[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const manifests: SnapshotManifest[] = [];
+    for (const name of names.filter((n) => /^\d{20}\.manifest\.json$/.test(n)).sort()) {
+      const path = join(this.dir, name);
+      const manifest = parseManifest(await readFile(path, 'utf8'), path);
+      if (manifest.clusterId !== this.clusterId)
+        throw new MalformedError(`snapshot manifest ${path} (cluster ${manifest.clusterId})`);
+      manifests.push(manifest);
+    }
+    return manifests;
+  }
+
+  async latest(): Promise<SnapshotManifest | undefined> {
+    return (await this.list()).at(-1);
+  }
+
+  /** The verified state image of a snapshot. */
+  async load(manifest: SnapshotManifest): Promise<Snapshot> {
+    const path = this.bodyPath(manifest.lastSeq);
+    const body = await readFile(path);
+    if (body.length !== manifest.bodyBytes)
+      throw new MalformedError(
+        `snapshot body ${path} (${body.length} bytes, manifest says ${manifest.bodyBytes})`,
+      );
+    const found = xxh64(body);
+    if (hex(found) !== manifest.bodyChecksum)
+      throw new ChecksumMismatchError(
+        'snapshot-body',
+        manifest.lastSeq,
+        BigInt(`0x${manifest.bodyChecksum}`),
+        found,
+      );
+    const image = this.compression.decompress(body, manifest.rawBytes);
+    if (image.length !== manifest.rawBytes)
+      throw new MalformedError(
+        `snapshot body ${path} (inflates to ${image.length} bytes, not ${manifest.rawBytes})`,
+      );
+    return { manifest, image };
+  }
+
+  /** Removes all but the newest `keep` snapshots (and orphan bodies below them). */
+  async prune(keep: number): Promise<void> {
+    const manifests = await this.list();
+    for (const manifest of manifests.slice(0, Math.max(0, manifests.length - keep))) {
+      await rm(this.manifestPath(manifest.lastSeq), { force: true });
+      await rm(this.bodyPath(manifest.lastSeq), { force: true });
+    }
+  }
+
+  private bodyPath(lastSeq: bigint): string {
+    return join(this.dir, `${pad(lastSeq)}.body`);
+  }
+
+  private manifestPath(lastSeq: bigint): string {
+    return join(this.dir, `${pad(lastSeq)}.manifest.json`);
+  }
+}
+
+function pad(seq: bigint): string {
+  return seq.toString().padStart(20, '0');
+}
+
+function hex(value: bigint): string {
+  return value.toString(16).padStart(16, '0');
+}
+
+function manifestJson(manifest: SnapshotManifest): string {
+  return `${JSON.stringify({ ...manifest, lastSeq: String(manifest.lastSeq), epoch: String(manifest.epoch) }, null, 2)}\n`;
+}
+
+/** Parses and checks every field; anything off is a MalformedError naming the file. */
+export function parseManifest(text: string, where: string): SnapshotManifest {
+  const bad = (field: string) => new MalformedError(`snapshot manifest ${where} (${field})`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new MalformedError(`snapshot manifest ${where} (not JSON)`, undefined, { cause });
+  }
+  if (typeof raw !== 'object' || raw === null) throw bad('not an object');
+  if (raw['format'] !== 'oplog-snapshot') throw bad('format');
+  if (raw['version'] !== 1) throw bad('version');
+  const decimal = (field: string) => {
+    const v = raw[field];
+    if (typeof v !== 'string' || !/^\d{1,20}$/.test(v) || BigInt(v) >= 2n ** 64n) throw bad(field);
+    return BigInt(v);
+  };
+  const count = (field: string, max: number) => {
+    const v = raw[field];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw bad(field);
+    return v;
+  };
+  const hex16 = (field: string) => {
+    const v = raw[field];
+    if (typeof v !== 'string' || !/^[0-9a-f]{16}$/.test(v)) throw bad(field);
+    return v;
+  };
+  const clusterId = raw['clusterId'];
+  if (typeof clusterId !== 'string') throw bad('clusterId');
+  const createdAt = raw['createdAt'];
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) throw bad('createdAt');
+  return {
+    format: 'oplog-snapshot',
+    version: 1,
+    clusterId,
+    lastSeq: toSeq(decimal('lastSeq')),
+    epoch: toEpoch(decimal('epoch')),
+    createdAt,
+    items: count('items', Number.MAX_SAFE_INTEGER),
+    rawBytes: count('rawBytes', SNAPSHOT_RAW_BYTES_MAX),
+    bodyBytes: count('bodyBytes', SNAPSHOT_RAW_BYTES_MAX),
+    bodyChecksum: hex16('bodyChecksum'),
+    stateHash: hex16('stateHash'),
+  };
+}
