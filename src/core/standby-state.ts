@@ -28,7 +28,7 @@ export type StandbyState = (typeof STANDBY_STATES)[number];
 export const STANDBY_EVENTS = [
   /** Local state (or an empty one) is loaded. */
   'started',
-  /** A snapshot install began (fresh node, or behind retention). */
+  /** A snapshot install began (fresh node, behind retention, or replacing a divergent state). */
   'snapshot_install_began',
   'snapshot_installed',
   'snapshot_failed',
@@ -86,7 +86,14 @@ export const STANDBY_TRANSITIONS: Table = {
     snapshot_install_began: 'installing_snapshot',
     ...FOLLOWING_EXITS,
   },
-  watching: { fell_behind: 'syncing', gap_halted: 'halted', promote: 'promoting', ...FOLLOWING_EXITS },
+  watching: {
+    fell_behind: 'syncing',
+    gap_halted: 'halted',
+    promote: 'promoting',
+    // Replacing a divergent state with a healthy node's snapshot is how it is repaired.
+    snapshot_install_began: 'installing_snapshot',
+    ...FOLLOWING_EXITS,
+  },
   degraded: {
     connected: 'syncing',
     source_lost: 'degraded',

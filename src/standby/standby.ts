@@ -173,9 +173,9 @@ export class Standby {
 
   /**
    * Replaces the state with a snapshot, then follows the log from its lastSeq + 1
-   * (a fresh node, or one behind the log's retention). Accepted before start() and
-   * while following (not while watching at the head: there is nothing to gain, nor as
-   * or after a promotion). The background loops stay suspended for the whole install
+   * (a fresh node, one behind the log's retention, or a divergent one replacing its
+   * state with a healthy node's). Accepted before start() and while following, not
+   * while degraded (it cannot see the log to replay) nor as or after a promotion. The background loops stay suspended for the whole install
    * and the node refuses promotion, even forced. `load` may be slow (a download).
    *
    * If loading fails (damaged bytes, unavailable) nothing changed: the node resumes

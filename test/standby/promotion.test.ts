@@ -8,10 +8,19 @@
  * state retried until a writer exists.
  */
 import { describe, expect, it } from 'vitest';
-import { FencedError, PromotionRefusedError, StaleReadError } from '../../src/core/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  FencedError,
+  InvalidStateError,
+  PromotionRefusedError,
+  StaleReadError,
+} from '../../src/core/errors.js';
 import type { StandbyState } from '../../src/core/standby-state.js';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby, type StandbyOptions } from '../../src/standby/standby.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
@@ -88,6 +97,47 @@ describe('standby shell', () => {
     expect(writer.epoch).toBe(2n);
     await standby.stop();
     await primary.close().catch(() => undefined);
+  });
+
+  it("a divergent node is repaired by installing a healthy node's snapshot", async () => {
+    // Every key written once: a skipped entry leaves a visible hole in the state.
+    const unique = (i: number): Op => ({
+      type: 'put',
+      key: `u${i}`,
+      value: new TextEncoder().encode(`v${i}`),
+    });
+    const { store, primary, kv, standby } = await setup({
+      applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10, skipPolicy: 'skip' },
+    });
+    await primary.appendMany(Array.from({ length: 16 }, (_, i) => unique(i)));
+    store.hide.add(17n);
+    await primary.appendMany(Array.from({ length: 32 }, (_, i) => unique(16 + i)));
+    await until(() => standby.status.divergent && standby.status.appliedSeq === 48n, 'skip');
+    store.hide.clear();
+    const healthyKv = new KvStateMachine();
+    const healthy = new Standby({ source: store, stateMachine: healthyKv, compression, tickMs: 5 });
+    healthy.start();
+    await until(() => healthy.status.appliedSeq === 48n, 'healthy caught up');
+    expect(kv.hash()).not.toBe(healthyKv.hash());
+    const dataDir = mkdtempSync(join(tmpdir(), 'oplog-repair-'));
+    const snapshots = new FileSnapshotStore({ dataDir, clusterId: 'repair' }, compression);
+    await expect(standby.takeSnapshot(snapshots)).rejects.toBeInstanceOf(InvalidStateError);
+    const manifest = await healthy.takeSnapshot(snapshots);
+
+    await standby.installSnapshot(() => snapshots.load(manifest));
+    await primary.appendMany(Array.from({ length: 4 }, (_, i) => unique(48 + i)));
+    await until(() => standby.status.appliedSeq === 52n && healthy.status.appliedSeq === 52n, 'both at 52');
+    expect(standby.status.divergent).toBe(false);
+    expect(standby.status.skipped).toEqual([]);
+    expect(kv.hash()).toBe(healthyKv.hash());
+    await until(() => standby.status.state === 'watching', 'watching');
+    const writer = await standby.promote();
+    expect(standby.status.promotionOverrides).toEqual([]);
+    expect(writer.epoch).toBe(2n);
+    await healthy.stop();
+    await standby.stop();
+    await primary.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('policy halt: a missing record halts the node (refusing promotion) until the gap fills', async () => {
