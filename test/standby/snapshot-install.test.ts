@@ -32,23 +32,23 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 describeWithEtcd('snapshot install (etcd)', (etcdEndpoint) => {
   describeWithKafka('snapshot install (etcd + kafka)', (kafkaEndpoint) => {
     async function cluster(clusterId: string) {
-      const stores = () => [
+      const primaryStores = [
         new EtcdLogStore({ hosts: etcdEndpoint, clusterId }),
         new KafkaLogStore({ brokers: kafkaEndpoint, clusterId }),
       ];
-      const primaryStores = stores();
       const primary = await PrimaryWriter.start({
         stores: primaryStores,
         compression,
         limits: { batchEntriesMax: 32 },
       });
       const standby = (kv: CheckedKv) => {
-        const [source, fetchStore] = stores();
+        const source = new EtcdLogStore({ hosts: etcdEndpoint, clusterId });
+        const fetchStore = new KafkaLogStore({ brokers: kafkaEndpoint, clusterId });
         return {
-          node: new Standby({ source: source!, fetchStore, stateMachine: kv, compression, tickMs: 10 }),
+          node: new Standby({ source, fetchStore, stateMachine: kv, compression, tickMs: 10 }),
           close: async () => {
-            await source!.close();
-            await fetchStore!.close();
+            await source.close();
+            await fetchStore.close();
           },
         };
       };
