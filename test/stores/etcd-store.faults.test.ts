@@ -8,7 +8,12 @@
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FencedError, InvalidClusterIdError, TooLargeError } from '../../src/core/errors.js';
+import {
+  CorruptStoreError,
+  FencedError,
+  InvalidClusterIdError,
+  TooLargeError,
+} from '../../src/core/errors.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { collect } from '../contract/log-store.contract.js';
@@ -69,6 +74,33 @@ describeWithEtcd('etcd store faults', () => {
     }
     subscription.close();
     expect(firstSeqs).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i + 1)));
+    await writer.close();
+  });
+
+  it('a damaged record arriving by the watch is reported where it lies, never skipped', async () => {
+    const writer = store('watch-damage');
+    await writer.fence(epoch(1n));
+    const subscription = store('watch-damage').subscribe(seq(1n));
+    const iterator = subscription[Symbol.asyncIterator]();
+    const nextRecord = async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) throw new Error('subscription ended');
+        if (next.value.type === 'record') return next.value.record.firstSeq;
+      }
+    };
+    await writer.append(makeRecord(1n, 2), epoch(1n));
+    expect(await nextRecord()).toBe(1n);
+    // Out of band, as a disk or operator might: damaged bytes at seq 3, then a good record at 5.
+    const admin = new Etcd3({ hosts: `http://${server.endpoint}` });
+    const damaged = Buffer.from(makeRecord(3n, 2).bytes);
+    damaged[damaged.length - 3]! ^= 0x08;
+    await admin.put('/oplog/watch-damage/log/00000000000000000003').value(damaged);
+    await admin.put('/oplog/watch-damage/head').value('4');
+    await writer.append(makeRecord(5n, 2), epoch(1n));
+    admin.close();
+    await expect(nextRecord()).rejects.toBeInstanceOf(CorruptStoreError);
+    subscription.close();
     await writer.close();
   });
 

@@ -10,9 +10,12 @@
  * `If(epoch == mine AND head == firstSeq − 1) Then(put record, put head, put head-epoch)
  * Else(get epoch, get head, get log/<firstSeq>)`; the Else answers decide, atomically,
  * between an idempotent retry, a conflict, a fence and a gap. A subscription reads, then
- * uses a watch on the head key only as a doorbell: every record it delivers comes from a
- * read from the last delivered seq + 1, so a cancelled watch, a compacted revision or a
- * reconnect can never make it skip or resume blindly.
+ * watches the log keys. The watch is a doorbell plus a cache, never the source of
+ * truth: a record that arrives by the watch (verified like any read) is delivered only
+ * when it starts exactly at the last delivered seq + 1; anything else — nothing cached,
+ * a hole, a cancelled watch, a compacted revision, a reconnect — is a range read from
+ * that seq. So the subscription can never skip or resume blindly, and while the watch
+ * keeps up, following costs no read at all.
  */
 import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
@@ -299,23 +302,40 @@ export class EtcdLogStore implements LogStore {
       changes++;
       for (const waiter of [...waiters]) waiter();
     };
+    const cache = new ArrivedRecords();
     let watcher: Watcher | undefined;
     let closed = false;
-    // The doorbell: any put on the head key, and any trouble with the watch, rings it.
+    // Every committed record put rings the doorbell and is cached; trouble with the watch rings too.
     void this.client
       .watch()
-      .key(this.headKey)
+      .prefix(this.logPrefix)
       .create()
       .then((w) => {
         if (closed) return void w.cancel().catch(() => undefined);
         watcher = w;
-        for (const event of ['put', 'connected', 'disconnected', 'error', 'end'] as const)
-          w.on(event as 'put', ring);
+        w.on('put', (kv) => {
+          try {
+            cache.add(this.verifyStored(kv, undefined));
+          } catch {
+            // Not cached: the range read meets the same bytes and reports them.
+          }
+          ring();
+        });
+        for (const event of ['connected', 'disconnected', 'error', 'end'] as const)
+          w.on(event as 'connected', ring);
       })
       .catch(ring);
+    const read = async function* (this: EtcdLogStore, from: Seq): AsyncGenerator<BatchRecord> {
+      let next: bigint = from;
+      for (let record = cache.take(next); record !== undefined; record = cache.take(next)) {
+        yield record;
+        next = record.lastSeq + 1n;
+      }
+      if (next === from) yield* this.read(from);
+    };
     return tailSubscription(
       {
-        read: (from) => this.read(from),
+        read: (from) => read.call(this, from),
         changeCount: () => changes,
         waitForChange: (signal, sinceCount) =>
           new Promise<void>((resolve) => {
@@ -332,6 +352,7 @@ export class EtcdLogStore implements LogStore {
           }),
         close: () => {
           closed = true;
+          cache.clear();
           void watcher?.cancel().catch(() => undefined);
         },
       },
@@ -412,3 +433,42 @@ export class EtcdLogStore implements LogStore {
 function decimal(kv: IKeyValue | undefined): bigint {
   return kv === undefined ? 0n : BigInt(kv.value.toString());
 }
+
+/**
+ * Records that arrived by a subscription's watch, by firstSeq, bounded in bytes (past
+ * the bound new arrivals are dropped: the range read covers them). take(seq) hands out
+ * the record starting at `seq` and forgets everything below it.
+ */
+class ArrivedRecords {
+  private readonly records = new Map<bigint, BatchRecord>();
+  private bytes = 0;
+
+  add(record: BatchRecord): void {
+    if (this.bytes + record.bytes.length > ARRIVED_BYTES_MAX || this.records.has(record.firstSeq)) return;
+    this.records.set(record.firstSeq, record);
+    this.bytes += record.bytes.length;
+  }
+
+  take(seq: bigint): BatchRecord | undefined {
+    // Arrivals are in commit order, so what lies below `seq` is at the front.
+    for (const [firstSeq, record] of this.records) {
+      if (firstSeq >= seq) break;
+      this.drop(firstSeq, record);
+    }
+    const record = this.records.get(seq);
+    if (record !== undefined) this.drop(seq, record);
+    return record;
+  }
+
+  private drop(firstSeq: bigint, record: BatchRecord): void {
+    this.records.delete(firstSeq);
+    this.bytes -= record.bytes.length;
+  }
+
+  clear(): void {
+    this.records.clear();
+    this.bytes = 0;
+  }
+}
+
+const ARRIVED_BYTES_MAX = 32 * 1024 * 1024;
