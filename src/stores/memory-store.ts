@@ -8,7 +8,7 @@ import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from 
 import type { LogStore, Subscription } from './log-store.js';
 import { checkFence, decideAppend, verifyForAppend } from './contract-rules.js';
 import { recordIndexCovering } from './record-search.js';
-import { tailSubscription } from './tail-subscription.js';
+import { Doorbell, tailSubscription } from './tail-subscription.js';
 
 export class MemoryLogStore implements LogStore {
   readonly kind = 'memory';
@@ -18,8 +18,7 @@ export class MemoryLogStore implements LogStore {
   /** Seqs below this were removed by truncateBefore. */
   private firstAvailableSeq = 1n;
   private closed = false;
-  private readonly waiters = new Set<() => void>();
-  private changes = 0;
+  private readonly doorbell = new Doorbell(undefined, () => this.closed);
 
   constructor(private readonly pageRecords = 64) {}
 
@@ -45,7 +44,7 @@ export class MemoryLogStore implements LogStore {
     });
     if (decision === 'duplicate') return;
     this.records.push({ ...verified, bytes: verified.bytes.slice() });
-    this.wake();
+    this.doorbell.ring();
   }
 
   async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
@@ -90,18 +89,8 @@ export class MemoryLogStore implements LogStore {
     return tailSubscription(
       {
         read: (from) => this.read(from),
-        changeCount: () => this.changes,
-        waitForChange: (signal, sinceCount) =>
-          new Promise<void>((resolve) => {
-            if (sinceCount !== this.changes || this.closed) return resolve();
-            const done = () => {
-              this.waiters.delete(done);
-              signal.removeEventListener('abort', done);
-              resolve();
-            };
-            this.waiters.add(done);
-            signal.addEventListener('abort', done, { once: true });
-          }),
+        changeCount: () => this.doorbell.changes,
+        waitForChange: (signal, sinceCount) => this.doorbell.wait(signal, sinceCount),
       },
       fromSeq,
     );
@@ -118,16 +107,11 @@ export class MemoryLogStore implements LogStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.wake();
+    this.doorbell.ring();
   }
 
   private lastSeq(): bigint {
     return this.records.at(-1)?.lastSeq ?? this.firstAvailableSeq - 1n;
-  }
-
-  private wake(): void {
-    this.changes++;
-    for (const waiter of [...this.waiters]) waiter();
   }
 
   private checkOpen(): void {

@@ -88,6 +88,45 @@ export function tailSubscription(
   };
 }
 
+/**
+ * The change counter and wake-up behind a TailSource: ring() on every change (or any
+ * doubt); wait() resolves at once if the count moved past `sinceCount`, else on the
+ * next ring, on abort, when `isClosed()`, or after `pollIntervalMs` (if given).
+ */
+export class Doorbell {
+  private count = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly pollIntervalMs: number | undefined,
+    private readonly isClosed: () => boolean = () => false,
+  ) {}
+
+  get changes(): number {
+    return this.count;
+  }
+
+  ring(): void {
+    this.count++;
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  wait(signal: AbortSignal, sinceCount: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (sinceCount !== this.count || this.isClosed() || signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = this.pollIntervalMs === undefined ? undefined : setTimeout(done, this.pollIntervalMs);
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();

@@ -8,13 +8,14 @@ import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
 import type { Epoch, Head, Seq } from '../../src/core/types.js';
 import type { LogStore, Subscription } from '../../src/stores/log-store.js';
-import { tailSubscription } from '../../src/stores/tail-subscription.js';
+import { Doorbell, tailSubscription } from '../../src/stores/tail-subscription.js';
 
 export class FlakyStore implements LogStore {
   readonly kind: string;
   down = false;
   readonly hide = new Set<bigint>();
-  private changes = 0;
+  /** Rung by appends through this wrapper; otherwise a 10 ms poll. */
+  private readonly doorbell = new Doorbell(10);
 
   constructor(private readonly inner: LogStore) {
     this.kind = `flaky ${inner.kind}`;
@@ -28,7 +29,7 @@ export class FlakyStore implements LogStore {
   async append(record: BatchRecord, epoch: Epoch): Promise<void> {
     this.check('append');
     await this.inner.append(record, epoch);
-    this.changes++;
+    this.doorbell.ring();
   }
 
   async *read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord> {
@@ -59,12 +60,8 @@ export class FlakyStore implements LogStore {
     return tailSubscription(
       {
         read: (from) => this.read(from),
-        changeCount: () => this.changes,
-        waitForChange: (signal) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 10);
-            signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-          }),
+        changeCount: () => this.doorbell.changes,
+        waitForChange: (signal, sinceCount) => this.doorbell.wait(signal, sinceCount),
       },
       fromSeq,
       { retryDelayMs: 10, retryDelayMaxMs: 50 },

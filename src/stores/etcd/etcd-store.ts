@@ -31,7 +31,7 @@ import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
-import { tailSubscription } from '../tail-subscription.js';
+import { Doorbell, tailSubscription } from '../tail-subscription.js';
 
 export interface EtcdStoreOptions {
   /** `host:port` or URLs; several for a cluster. */
@@ -296,12 +296,8 @@ export class EtcdLogStore implements LogStore {
 
   subscribe(fromSeq: Seq): Subscription {
     this.checkOpen();
-    let changes = 0;
-    const waiters = new Set<() => void>();
-    const ring = () => {
-      changes++;
-      for (const waiter of [...waiters]) waiter();
-    };
+    const doorbell = new Doorbell(this.pollIntervalMs, () => this.closed);
+    const ring = () => doorbell.ring();
     const cache = new ArrivedRecords();
     let watcher: Watcher | undefined;
     let closed = false;
@@ -336,20 +332,8 @@ export class EtcdLogStore implements LogStore {
     return tailSubscription(
       {
         read: (from) => read.call(this, from),
-        changeCount: () => changes,
-        waitForChange: (signal, sinceCount) =>
-          new Promise<void>((resolve) => {
-            if (sinceCount !== changes || this.closed) return resolve();
-            const done = () => {
-              clearTimeout(timer);
-              signal.removeEventListener('abort', done);
-              waiters.delete(done);
-              resolve();
-            };
-            const timer = setTimeout(done, this.pollIntervalMs);
-            waiters.add(done);
-            signal.addEventListener('abort', done, { once: true });
-          }),
+        changeCount: () => doorbell.changes,
+        waitForChange: (signal, sinceCount) => doorbell.wait(signal, sinceCount),
         close: () => {
           closed = true;
           cache.clear();

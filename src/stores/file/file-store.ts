@@ -31,7 +31,7 @@ import type { BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
-import { tailSubscription } from '../tail-subscription.js';
+import { Doorbell, tailSubscription } from '../tail-subscription.js';
 import { readEpochFile, writeEpochFile } from './epoch-file.js';
 import { fsyncDir } from './durable-fs.js';
 import { PidLock } from './pid-lock.js';
@@ -90,12 +90,10 @@ export class FileLogStore implements LogStore {
   private failure: unknown;
   private closed = false;
   private watcher: FSWatcher | undefined;
-  private readonly waiters = new Set<() => void>();
-  /** Moves on every append here and every file event seen by the watcher. */
-  private changes = 0;
+  /** Rings on every append here and every file event seen by the watcher. */
+  private readonly doorbell: Doorbell;
   private readonly segmentBytesMax: number;
   private readonly indexIntervalBytes: number;
-  private readonly pollIntervalMs: number;
   private readonly segmentDir: string;
   private readonly epochPath: string;
 
@@ -107,7 +105,7 @@ export class FileLogStore implements LogStore {
   ) {
     this.segmentBytesMax = options.segmentBytesMax ?? 64 * 1024 * 1024;
     this.indexIntervalBytes = options.indexIntervalBytes ?? 1024 * 1024;
-    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.doorbell = new Doorbell(options.pollIntervalMs ?? 100, () => this.closed);
     this.segmentDir = join(dir, 'segments');
     this.epochPath = join(dir, 'epoch');
   }
@@ -210,8 +208,11 @@ export class FileLogStore implements LogStore {
     return tailSubscription(
       {
         read: (from) => this.read(from),
-        changeCount: () => this.changes,
-        waitForChange: (signal, sinceCount) => this.waitForChange(signal, sinceCount),
+        changeCount: () => this.doorbell.changes,
+        waitForChange: (signal, sinceCount) => {
+          this.ensureWatcher(); // again: a watcher that failed is retried
+          return this.doorbell.wait(signal, sinceCount);
+        },
       },
       fromSeq,
     );
@@ -223,7 +224,7 @@ export class FileLogStore implements LogStore {
     await this.draining;
     for (const job of this.jobs.splice(0)) job.done.reject(new ClosedError('file store'));
     this.watcher?.close();
-    for (const waiter of [...this.waiters]) waiter();
+    this.doorbell.ring();
     await this.activeFh?.close();
     await this.lock?.release();
   }
@@ -307,7 +308,7 @@ export class FileLogStore implements LogStore {
     const last = this.segments.at(-1);
     if (last !== undefined) this.committed = { lastSeq: last.lastSeq, epoch: last.lastEpoch };
     for (const done of settled) done.resolve();
-    this.wake();
+    this.doorbell.ring();
   }
 
   private async writeRecord(record: BatchRecord): Promise<void> {
@@ -512,38 +513,17 @@ export class FileLogStore implements LogStore {
 
   // ---- waiting for changes ---------------------------------------------------------
 
-  private waitForChange(signal: AbortSignal, sinceCount: number): Promise<void> {
-    this.ensureWatcher();
-    return new Promise<void>((resolve) => {
-      if (sinceCount !== this.changes || this.closed) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.pollIntervalMs);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
   /** Watches the segment directory; where watching fails the poll interval still applies. */
   private ensureWatcher(): void {
     if (this.watcher !== undefined || this.closed) return;
     try {
-      this.watcher = watch(this.segmentDir, { persistent: false }, () => this.wake());
+      this.watcher = watch(this.segmentDir, { persistent: false }, () => this.doorbell.ring());
       this.watcher.on('error', () => {
         this.watcher?.close();
       });
     } catch {
       // No directory yet, or no inotify: polling only.
     }
-  }
-
-  private wake(): void {
-    this.changes++;
-    for (const waiter of [...this.waiters]) waiter();
   }
 
   private checkUsable(): void {
