@@ -51,10 +51,7 @@ message.max.bytes=2097152
 PROPS
   printf 'log4j.rootLogger=WARN, file\nlog4j.appender.file=org.apache.log4j.FileAppender\nlog4j.appender.file.File=%s\nlog4j.appender.file.layout=org.apache.log4j.PatternLayout\nlog4j.appender.file.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' \
     "$PWD/$state/server.log" >"$state/log4j.properties"
-  # Heap sized for a test broker; GC flags as Kafka's own kafka-run-class.sh sets them.
-  local jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-    -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true
-    -Dlog4j.configuration="file:$PWD/$state/log4j.properties" -cp "$PWD/$libs/*")
+  local jvm=(-Xms256m -Xmx768m -Dlog4j.configuration="file:$PWD/$state/log4j.properties" -cp "$PWD/$libs/*")
   java "${jvm[@]}" kafka.tools.StorageTool format -t b3Bsb2ctZGV2LWNsdXN0ZXI -c "$state/server.properties" >/dev/null
   java "${jvm[@]}" kafka.Kafka "$state/server.properties" >"$state/stdout.log" 2>&1 &
   echo $! >"$state/pid"

@@ -103,12 +103,7 @@ function jvmArgs(dir: string): string[] {
   return [
     '-Xms256m',
     '-Xmx768m',
-    // GC settings as Kafka's own kafka-run-class.sh sets them (KAFKA_JVM_PERFORMANCE_OPTS).
     '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:InitiatingHeapOccupancyPercent=35',
-    '-XX:+ExplicitGCInvokesConcurrent',
-    '-XX:MaxInlineLevel=15',
     '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
     '-cp',
