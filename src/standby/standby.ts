@@ -186,8 +186,10 @@ export class Standby {
     const wasRunning = this.stateValue !== 'starting';
     if (!transition(this.stateValue, 'snapshot_install_began').ok)
       throw new InvalidStateError('snapshot install', this.stateValue);
-    await this.suspend();
+    // The state changes before the first await: a promote() that starts from here on
+    // is refused, and one already past its checks has left a state that refused us.
     this.fire('snapshot_install_began');
+    await this.suspend();
     let snapshot: Snapshot;
     try {
       snapshot = await load();
