@@ -140,6 +140,26 @@ describe('standby shell', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('a promote() issued in the same tick as a snapshot install is refused, even forced', async () => {
+    const { primary, kv, standby } = await setup();
+    await primary.appendMany(Array.from({ length: 40 }, (_, i) => op(i)));
+    await until(() => standby.status.state === 'watching' && standby.status.appliedSeq === 40n, 'watching');
+    const dataDir = mkdtempSync(join(tmpdir(), 'oplog-race-'));
+    const snapshots = new FileSnapshotStore({ dataDir, clusterId: 'race' }, compression);
+    const manifest = await standby.takeSnapshot(snapshots);
+    const install = standby.installSnapshot(() => snapshots.load(manifest));
+    await expect(standby.promote({ force: true })).rejects.toMatchObject({
+      blockers: ['installing_snapshot'],
+    });
+    await install;
+    await primary.appendMany(Array.from({ length: 5 }, (_, i) => op(40 + i)));
+    await until(() => standby.status.appliedSeq === 45n, 'following after the install');
+    expect(kv.seqs.slice(-5)).toEqual([41n, 42n, 43n, 44n, 45n]);
+    await standby.stop();
+    await primary.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
   it('policy halt: a missing record halts the node (refusing promotion) until the gap fills', async () => {
     const { store, primary, kv, states, standby } = await setup({
       applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10, skipPolicy: 'halt' },
