@@ -33,7 +33,13 @@ export {
   type StandbyOptions,
   type StandbyStatus,
 } from './standby/standby.js';
-export { LeaderElection, AutoFailover, type ElectionOptions } from './standby/leader-election.js';
+export {
+  LeaderElection,
+  AutoFailover,
+  type AutoFailoverOptions,
+  type AutoFailoverStatus,
+  type ElectionOptions,
+} from './standby/leader-election.js';
 export { KvStateMachine, type StateImage, type StateMachine } from './snapshot/state-machine.js';
 export {
   FileSnapshotStore,
