@@ -41,6 +41,7 @@ up() {
     --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
     --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
     --initial-cluster "oplog-dev=http://127.0.0.1:$peer" --quota-backend-bytes 8589934592 \
+    --heartbeat-interval 50 --election-timeout 500 \
     >"$state/etcd.log" 2>&1 &
   echo $! >"$state/pid"
   echo "127.0.0.1:$client" >"$state/endpoint"

@@ -20,7 +20,11 @@ export interface ElectionOptions {
   readonly hosts: string | readonly string[];
   readonly clusterId: string;
   readonly prefix?: string;
-  /** Lease TTL in whole seconds (etcd rounds small TTLs up to its minimum, ~1.5 s). */
+  /**
+   * Lease TTL in whole seconds. etcd raises a TTL below its minimum, 1.5 × its election
+   * timeout rounded up to whole seconds (2 s with the default 1 s election timeout); the
+   * TTL actually granted is in `grantedTtlS` after a campaign.
+   */
   readonly leaseTtlS: number;
   /** Written as the key's value: who leads. */
   readonly nodeId: string;
@@ -31,6 +35,8 @@ export class LeaderElection {
   readonly key: string;
   private lease: Lease | undefined;
   private watcher: Watcher | undefined;
+  /** The TTL etcd granted our last lease (may exceed the one asked for). */
+  grantedTtlS: number | undefined;
 
   constructor(private readonly options: ElectionOptions) {
     const cluster = validateClusterId(options.clusterId);
@@ -59,6 +65,8 @@ export class LeaderElection {
       return false;
     }
     this.lease = lease;
+    const granted = await this.client.leaseClient.leaseTimeToLive({ ID: leaseId }).catch(() => undefined);
+    this.grantedTtlS = granted === undefined ? undefined : Number(granted.grantedTTL);
     return true;
   }
 

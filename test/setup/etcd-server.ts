@@ -9,6 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** Raft timing for a single local etcd (see launch()); docker-compose.yml and scripts/etcd.sh match. */
+export const ETCD_TIMING_FLAGS = ['--heartbeat-interval=50', '--election-timeout=500'] as const;
+
 export function findEtcd(): string | undefined {
   const which = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
   const path = which.stdout.trim();
@@ -70,6 +73,10 @@ export class EtcdServer {
         `--initial-advertise-peer-urls=http://127.0.0.1:${this.peerPort}`,
         `--initial-cluster=${name}=http://127.0.0.1:${this.peerPort}`,
         '--quota-backend-bytes=8589934592',
+        // One node on loopback: heartbeats every 50 ms, elections after 500 ms. This also
+        // sets etcd's smallest lease to 1 s (1.5 × the election timeout, rounded up);
+        // with the defaults a 1 s lease would be granted as 2 s.
+        ...ETCD_TIMING_FLAGS,
       ],
       { stdio: ['ignore', log, log] },
     );

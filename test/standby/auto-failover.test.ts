@@ -29,6 +29,7 @@ describeWithEtcd('automatic failover', (endpoint) => {
       nodeId: 'primary',
     });
     expect(await primaryElection.campaign({ force: true })).toBe(true);
+    expect(primaryElection.grantedTtlS).toBeGreaterThanOrEqual(1); // what etcd granted for the 1 s asked
     await primary.appendMany(Array.from({ length: 20 }, (_, i) => op(i)));
 
     const kv = new CheckedKv();
