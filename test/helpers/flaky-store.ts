@@ -21,9 +21,13 @@ export class FlakyStore implements LogStore {
     this.kind = `flaky ${inner.kind}`;
   }
 
+  /** Calls refused because the link was down. */
+  refused = 0;
+
   private check(operation: string): void {
-    if (this.down)
-      throw new StoreUnavailableError(`${this.kind} ${operation}`, {}, { cause: new Error('link down') });
+    if (!this.down) return;
+    this.refused++;
+    throw new StoreUnavailableError(`${this.kind} ${operation}`, {}, { cause: new Error('link down') });
   }
 
   async append(record: BatchRecord, epoch: Epoch): Promise<void> {

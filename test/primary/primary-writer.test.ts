@@ -18,6 +18,8 @@ import { FileLogStore } from '../../src/stores/file/file-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { collect } from '../contract/log-store.contract.js';
 import { makeRecord, testCompression } from '../helpers/entries.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
+import { until } from '../helpers/waiting.js';
 
 const compression = testCompression();
 const op = (i: number): Op => ({ type: 'put', key: `k${i % 50}`, value: new TextEncoder().encode(`v${i}`) });
@@ -46,6 +48,36 @@ describe('primary writer', () => {
     expect(order).toEqual([...order].sort((x, y) => (x < y ? -1 : 1)));
     expect((await a.head()).lastSeq).toBe(500n);
     expect(await hexes(a)).toEqual(await hexes(b));
+    await primary.close();
+  });
+
+  it('rides out a store going down and up under a pipelined load: every ack held by both, in order', async () => {
+    const healthy = new MemoryLogStore();
+    const inner = new MemoryLogStore();
+    const flaky = new FlakyStore(inner);
+    const primary = await PrimaryWriter.start({
+      stores: [healthy, flaky],
+      compression,
+      limits: { batchEntriesMax: 8, pipelineDepth: 8 },
+      retryDelayMs: 2,
+      retryDelayMaxMs: 10,
+    });
+    const order: bigint[] = [];
+    const appends: Promise<bigint>[] = [];
+    for (let round = 0; round < 6; round++) {
+      flaky.down = round % 2 === 1; // up, down, up, … while appends keep coming
+      const refusedBefore = flaky.refused;
+      for (let i = 0; i < 100; i++)
+        appends.push(primary.append(op(round * 100 + i)).then((s) => (order.push(s), s)));
+      if (flaky.down) await until(() => flaky.refused > refusedBefore + 2, 'appends refused while down');
+    }
+    flaky.down = false;
+    const seqs = await Promise.all(appends);
+    expect(seqs).toEqual(Array.from({ length: 600 }, (_, i) => BigInt(i + 1)));
+    expect(order).toEqual(seqs);
+    expect(primary.state).toBe('running');
+    expect(await hexes(inner)).toEqual(await hexes(healthy));
+    expect((await inner.head()).lastSeq).toBe(600n);
     await primary.close();
   });
 
