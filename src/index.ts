@@ -49,4 +49,5 @@ export {
   type SnapshotInput,
   type SnapshotManifest,
 } from './snapshot/snapshot-store.js';
+export { replay, type ReplayOptions, type ReplayResult } from './snapshot/replay.js';
 export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';

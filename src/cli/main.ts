@@ -3,13 +3,16 @@
  * The `oplog` command. Subcommands arrive with the issues that build them; until then
  * each says honestly that it does not exist yet.
  */
+import { InvalidClusterIdError, InvalidInputError, OplogError } from '../core/errors.js';
 import { demo } from './demo.js';
+import { replayCommand } from './replay.js';
 
 const USAGE = `usage: oplog <command> [options]
 
 commands:
   serve --role primary|standby   run a primary writer or a standby follower
-  replay                         rebuild a node from a snapshot plus the log
+  replay                         rebuild a node from a snapshot plus the log; print its hash
+                                 (--data-dir DIR | --store etcd|kafka ...) [--to-seq N | --to-time T]
   inspect                        print records and entries of a store
   verify                         check that stores are identical and checksums good
   bench                          run a benchmark
@@ -23,7 +26,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'demo') return demo(argv.slice(1));
-  if (['serve', 'replay', 'inspect', 'verify', 'bench'].includes(command)) {
+  if (command === 'replay') return replayCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+  if (['serve', 'inspect', 'verify', 'bench'].includes(command)) {
     process.stderr.write(`oplog ${command}: not implemented yet (see README "Known limits")\n`);
     return 3;
   }
@@ -34,7 +38,13 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
-    process.stderr.write(`oplog: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    const usage =
+      error instanceof InvalidInputError ||
+      error instanceof InvalidClusterIdError ||
+      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+    const code = error instanceof OplogError ? ` [${error.code}]` : '';
+    process.stderr.write(`oplog:${code} ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = usage ? 2 : 1;
   },
 );

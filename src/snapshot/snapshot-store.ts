@@ -31,6 +31,8 @@ export interface SnapshotManifest {
   readonly lastSeq: Seq;
   /** Epoch of the entry at lastSeq: a node restored from it rejects lower epochs above it. */
   readonly epoch: Epoch;
+  /** The primary's timestamp (ms) of the entry at lastSeq: point-in-time restores pick by it. */
+  readonly lastEntryTs: number;
   readonly createdAt: string;
   /** Items in the state (keys, for the KV state machine). */
   readonly items: number;
@@ -51,6 +53,7 @@ export interface Snapshot {
 export interface SnapshotInput {
   readonly lastSeq: bigint;
   readonly epoch: bigint;
+  readonly lastEntryTs: number;
   readonly image: StateImage;
   readonly stateHash: bigint;
   readonly createdAt?: Date;
@@ -78,6 +81,7 @@ export class FileSnapshotStore {
       clusterId: this.clusterId,
       lastSeq: toSeq(input.lastSeq),
       epoch: toEpoch(input.epoch),
+      lastEntryTs: input.lastEntryTs,
       createdAt: (input.createdAt ?? new Date()).toISOString(),
       items: input.image.items,
       rawBytes: input.image.bytes.length,
@@ -206,6 +210,7 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
     clusterId,
     lastSeq: toSeq(decimal('lastSeq')),
     epoch: toEpoch(decimal('epoch')),
+    lastEntryTs: count('lastEntryTs', Number.MAX_SAFE_INTEGER),
     createdAt,
     items: count('items', Number.MAX_SAFE_INTEGER),
     rawBytes: count('rawBytes', SNAPSHOT_RAW_BYTES_MAX),

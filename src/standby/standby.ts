@@ -165,6 +165,7 @@ export class Standby {
     const input: SnapshotInput = {
       lastSeq,
       epoch: this.applier.appliedEpoch,
+      lastEntryTs: this.lastAppliedTsMs,
       image: this.options.stateMachine.snapshot(),
       stateHash: this.options.stateMachine.hash(),
     };
@@ -221,7 +222,7 @@ export class Standby {
       { ...DEFAULT_APPLIER_CONFIG, ...this.options.applier },
       { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },
     );
-    this.lastAppliedTsMs = Date.parse(manifest.createdAt);
+    this.lastAppliedTsMs = manifest.lastEntryTs;
     this.fire('snapshot_installed');
     this.resumeFollowing();
     for (const waiter of [...this.appliedWaiters]) waiter();

@@ -39,7 +39,13 @@ function kvWith(n: number, offset = 0): KvStateMachine {
 }
 
 async function saved(store: FileSnapshotStore, kv: KvStateMachine, lastSeq: bigint) {
-  return store.save({ lastSeq, epoch: 3n, image: kv.snapshot(), stateHash: kv.hash() });
+  return store.save({
+    lastSeq,
+    epoch: 3n,
+    lastEntryTs: 1_700_000_000_000,
+    image: kv.snapshot(),
+    stateHash: kv.hash(),
+  });
 }
 
 describe('KV state image', () => {
@@ -120,6 +126,8 @@ describe('FileSnapshotStore', () => {
       { version: 2 },
       { clusterId: 'other' },
       { createdAt: 'yesterday' },
+      { lastEntryTs: -5 },
+      { lastEntryTs: '12' },
     ]) {
       writeFileSync(path, JSON.stringify({ ...good, ...change }));
       await expect(store.list(), JSON.stringify(change)).rejects.toBeInstanceOf(MalformedError);

@@ -1,0 +1,188 @@
+/**
+ * Replay into a fresh node: the newest usable snapshot plus the log reach exactly the
+ * state the log's prefix defines — to the head, to a seq, or to a time (entry
+ * timestamps injected through the writer's clock) — with or without snapshots; a log
+ * that does not continue the snapshot (a missing record, a snapshot ahead of the log)
+ * is a typed error, never a silently different state. And `oplog replay` on the file
+ * store and on a real etcd.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { replayCommand } from '../../src/cli/replay.js';
+import {
+  CorruptStoreError,
+  IntegrityError,
+  InvalidClusterIdError,
+  InvalidInputError,
+} from '../../src/core/errors.js';
+import type { Entry, Op } from '../../src/core/types.js';
+import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import { replay } from '../../src/snapshot/replay.js';
+import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
+import { KvStateMachine } from '../../src/snapshot/state-machine.js';
+import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
+import { FileLogStore } from '../../src/stores/file/file-store.js';
+import type { LogStore } from '../../src/stores/log-store.js';
+import { MemoryLogStore } from '../../src/stores/memory-store.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
+import { testCompression } from '../helpers/entries.js';
+import { describeWithEtcd } from '../setup/servers.js';
+
+const compression = testCompression();
+const dataDir = mkdtempSync(join(tmpdir(), 'oplog-replay-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const T0 = 1_800_000_000_000;
+
+const op = (i: number): Op =>
+  i % 7 === 6
+    ? { type: 'delete', key: `k${(i * 31) % 97}`, value: new Uint8Array(0) }
+    : { type: 'put', key: `k${(i * 31) % 97}`, value: Buffer.from(`v${i}`) };
+
+/** The state after applying ops 0..n-1 (seqs 1..n). */
+function expectedHash(n: number): bigint {
+  const kv = new KvStateMachine();
+  for (let i = 0; i < n; i++)
+    kv.apply({ ...op(i), seq: BigInt(i + 1), epoch: 1n, ts: 0, checksum: 0n } as Entry);
+  return kv.hash();
+}
+
+/**
+ * 600 entries in 6 appendMany calls; entry i is stamped T0 + 1000·⌊i/100⌋ (the writer's
+ * clock is injected). Snapshots are taken (from an exact replay) at seqs 200 and 400.
+ */
+async function writeLog(store: LogStore, snapshots: FileSnapshotStore | undefined): Promise<void> {
+  let now = T0;
+  const primary = await PrimaryWriter.start({ stores: [store], compression, nowMs: () => now });
+  for (let round = 0; round < 6; round++) {
+    now = T0 + round * 1000;
+    await primary.appendMany(Array.from({ length: 100 }, (_, i) => op(round * 100 + i)));
+    if (snapshots !== undefined && (round === 1 || round === 3)) {
+      const kv = new KvStateMachine();
+      const at = BigInt((round + 1) * 100);
+      await replay({ store, stateMachine: kv, compression, toSeq: at });
+      await snapshots.save({
+        lastSeq: at,
+        epoch: 1n,
+        lastEntryTs: now,
+        image: kv.snapshot(),
+        stateHash: kv.hash(),
+      });
+    }
+  }
+  await primary.close();
+}
+
+describe('replay', () => {
+  it('reaches the same state to the head, to a seq, to a time, with or without snapshots', async () => {
+    const clusterId = 'replay-file';
+    const writer = await FileLogStore.open({ dataDir, clusterId });
+    const snapshots = new FileSnapshotStore({ dataDir, clusterId }, compression);
+    await writeLog(writer, snapshots);
+    await writer.close();
+    const store = await FileLogStore.open({ dataDir, clusterId, mode: 'reader' });
+
+    const full = await replay({ store, stateMachine: new KvStateMachine(), compression, snapshots });
+    expect(full).toMatchObject({ appliedSeq: 600n, replayedEntries: 200, stoppedAt: 'head', headSeq: 600n });
+    expect(full.snapshot?.lastSeq).toBe(400n);
+    expect(full.hash).toBe(expectedHash(600));
+
+    const plain = await replay({ store, stateMachine: new KvStateMachine(), compression });
+    expect(plain).toMatchObject({ snapshot: undefined, replayedEntries: 600, hash: full.hash });
+
+    const toSeq = await replay({
+      store,
+      stateMachine: new KvStateMachine(),
+      compression,
+      snapshots,
+      toSeq: 333n,
+    });
+    expect(toSeq).toMatchObject({ appliedSeq: 333n, replayedEntries: 133, stoppedAt: 'seq' });
+    expect(toSeq.snapshot?.lastSeq).toBe(200n);
+    expect(toSeq.hash).toBe(expectedHash(333));
+
+    // Up to T0 + 2.5 s: rounds 0..2 (seq 1..300); the snapshot at 400 (stamped T0 + 3 s) does not fit.
+    const toTime = await replay({
+      store,
+      stateMachine: new KvStateMachine(),
+      compression,
+      snapshots,
+      toTimeMs: T0 + 2500,
+    });
+    expect(toTime).toMatchObject({ appliedSeq: 300n, stoppedAt: 'time' });
+    expect(toTime.snapshot?.lastSeq).toBe(200n);
+    expect(toTime.hash).toBe(expectedHash(300));
+    await store.close();
+  });
+
+  it('refuses a log that does not continue the snapshot', async () => {
+    const inner = new MemoryLogStore();
+    const store = new FlakyStore(inner);
+    const snapshots = new FileSnapshotStore({ dataDir, clusterId: 'replay-gap' }, compression);
+    await writeLog(store, snapshots);
+    const missing = (await (async () => {
+      for await (const r of inner.read(450n as never)) if (r.firstSeq > 400n) return r.firstSeq;
+      return undefined;
+    })())!;
+    store.hide.add(missing); // a record lost from the store after the last snapshot
+    await expect(
+      replay({ store, stateMachine: new KvStateMachine(), compression, snapshots }),
+    ).rejects.toBeInstanceOf(CorruptStoreError);
+
+    const ahead = new KvStateMachine();
+    await snapshots.save({
+      lastSeq: 900n,
+      epoch: 1n,
+      lastEntryTs: T0,
+      image: ahead.snapshot(),
+      stateHash: ahead.hash(),
+    });
+    store.hide.clear();
+    await expect(
+      replay({ store, stateMachine: new KvStateMachine(), compression, snapshots }),
+    ).rejects.toBeInstanceOf(IntegrityError);
+  });
+
+  it('oplog replay: prints the hash; bad arguments are typed errors', async () => {
+    const lines: string[] = [];
+    expect(
+      await replayCommand(['--data-dir', dataDir, '--cluster-id', 'replay-file', '--to-seq', '450'], (l) =>
+        lines.push(l),
+      ),
+    ).toBe(0);
+    expect(lines).toContain(`state hash ${expectedHash(450).toString(16).padStart(16, '0')}`);
+    expect(lines[0]).toMatch(/^restored snapshot at seq 400 /);
+    await expect(
+      replayCommand(['--data-dir', dataDir, '--cluster-id', '../x'], () => {}),
+    ).rejects.toBeInstanceOf(InvalidClusterIdError);
+    for (const args of [
+      ['--data-dir', dataDir, '--to-seq=-1'],
+      ['--data-dir', dataDir, '--to-seq', '18446744073709551616'],
+      ['--data-dir', dataDir, '--to-time', 'tomorrowish'],
+      ['--data-dir', dataDir, '--to-seq', '5', '--to-time', '2026-01-01T00:00:00Z'],
+      ['--store', 'tape', '--data-dir', dataDir],
+      ['--store', 'etcd'],
+    ])
+      await expect(
+        replayCommand(args, () => {}),
+        args.join(' '),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describeWithEtcd('replay from etcd', (endpoint) => {
+  it('oplog replay --store etcd reaches the same hash as the log defines', async () => {
+    const clusterId = `replay-etcd-${process.pid}-${Date.now()}`;
+    const writer = new EtcdLogStore({ hosts: endpoint, clusterId });
+    await writeLog(writer, undefined);
+    await writer.close();
+    const lines: string[] = [];
+    const code = await replayCommand(
+      ['--store', 'etcd', '--etcd', endpoint, '--cluster-id', clusterId, '--no-snapshot'],
+      (l) => lines.push(l),
+    );
+    expect(code).toBe(0);
+    expect(lines).toContain(`state hash ${expectedHash(600).toString(16).padStart(16, '0')}`);
+  });
+});
