@@ -5,7 +5,9 @@
  */
 import { InvalidClusterIdError, InvalidInputError, OplogError } from '../core/errors.js';
 import { demo } from './demo.js';
+import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
+import { verifyCommand } from './verify.js';
 
 const USAGE = `usage: oplog <command> [options]
 
@@ -13,8 +15,11 @@ commands:
   serve --role primary|standby   run a primary writer or a standby follower
   replay                         rebuild a node from a snapshot plus the log; print its hash
                                  (--data-dir DIR | --store etcd|kafka ...) [--to-seq N | --to-time T]
-  inspect                        print records and entries of a store
-  verify                         check that stores are identical and checksums good
+  inspect                        print a store's records (--entries: and entries)
+                                 (--data-dir DIR | --store etcd|kafka ...) [--from-seq N] [--limit K]
+  verify                         check checksums, contiguity and epochs of every given store,
+                                 and that they are identical where they overlap
+                                 [--data-dir DIR] [--etcd HOST:PORT] [--kafka HOST:PORT]
   bench                          run a benchmark
   demo                           append and replay on the embedded file store
 `;
@@ -26,14 +31,23 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'demo') return demo(argv.slice(1));
-  if (command === 'replay') return replayCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-  if (['serve', 'inspect', 'verify', 'bench'].includes(command)) {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === 'replay') return replayCommand(argv.slice(1), out);
+  if (command === 'inspect') return inspectCommand(argv.slice(1), out);
+  if (command === 'verify') return verifyCommand(argv.slice(1), out);
+  if (['serve', 'bench'].includes(command)) {
     process.stderr.write(`oplog ${command}: not implemented yet (see README "Known limits")\n`);
     return 3;
   }
   process.stderr.write(`oplog: unknown command ${JSON.stringify(command)}\n${USAGE}`);
   return 2;
 }
+
+// `oplog inspect … | head`: a closed pipe ends the output, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),

@@ -17,22 +17,14 @@ import { InvalidInputError } from '../core/errors.js';
 import { replay } from '../snapshot/replay.js';
 import { FileSnapshotStore } from '../snapshot/snapshot-store.js';
 import { KvStateMachine } from '../snapshot/state-machine.js';
-import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
-import { FileLogStore } from '../stores/file/file-store.js';
-import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
-import type { LogStore } from '../stores/log-store.js';
+import { openStore, STORE_OPTIONS } from './stores.js';
 
 export async function replayCommand(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
+      ...STORE_OPTIONS,
       store: { type: 'string', default: 'file' },
-      'data-dir': { type: 'string' },
-      'cluster-id': { type: 'string', default: 'demo' },
-      etcd: { type: 'string' },
-      'etcd-prefix': { type: 'string' },
-      kafka: { type: 'string' },
-      'topic-prefix': { type: 'string' },
       'snapshot-dir': { type: 'string' },
       'no-snapshot': { type: 'boolean', default: false },
       'to-seq': { type: 'string' },
@@ -53,7 +45,7 @@ export async function replayCommand(argv: readonly string[], out: (line: string)
       ? undefined
       : new FileSnapshotStore({ dataDir: snapshotDir, clusterId }, compression);
 
-  const store = await openStore(values, clusterId);
+  const store = await openStore(values.store, values);
   try {
     const stateMachine = new KvStateMachine();
     const result = await replay({
@@ -82,42 +74,6 @@ export async function replayCommand(argv: readonly string[], out: (line: string)
     return 0;
   } finally {
     await store.close();
-  }
-}
-
-async function openStore(
-  values: Record<string, string | boolean | undefined>,
-  clusterId: string,
-): Promise<LogStore> {
-  const str = (name: string) => {
-    const value = values[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  switch (values['store']) {
-    case 'file': {
-      const dataDir = str('data-dir');
-      if (dataDir === undefined) throw new InvalidInputError('--data-dir', 'required with --store file');
-      return FileLogStore.open({ dataDir, clusterId, mode: 'reader' });
-    }
-    case 'etcd': {
-      const hosts = str('etcd');
-      if (hosts === undefined)
-        throw new InvalidInputError('--etcd', 'required with --store etcd (host:port)');
-      const prefix = str('etcd-prefix');
-      return new EtcdLogStore({ hosts, clusterId, ...(prefix === undefined ? {} : { prefix }) });
-    }
-    case 'kafka': {
-      const brokers = str('kafka');
-      if (brokers === undefined)
-        throw new InvalidInputError('--kafka', 'required with --store kafka (host:port)');
-      const topicPrefix = str('topic-prefix');
-      return new KafkaLogStore({ brokers, clusterId, ...(topicPrefix === undefined ? {} : { topicPrefix }) });
-    }
-    default:
-      throw new InvalidInputError(
-        '--store',
-        `must be file, etcd or kafka, not ${JSON.stringify(values['store'])}`,
-      );
   }
 }
 
