@@ -176,8 +176,9 @@ export class Standby {
    * Replaces the state with a snapshot, then follows the log from its lastSeq + 1
    * (a fresh node, one behind the log's retention, or a divergent one replacing its
    * state with a healthy node's). Accepted before start() and while following, not
-   * while degraded (it cannot see the log to replay) nor as or after a promotion. The background loops stay suspended for the whole install
-   * and the node refuses promotion, even forced. `load` may be slow (a download).
+   * while degraded (it cannot see the log to replay) nor as or after a promotion. The
+   * background loops stay suspended for the whole install, the node refuses promotion
+   * (even forced) and reads are stale. `load` may be slow (a download).
    *
    * If loading fails (damaged bytes, unavailable) nothing changed: the node resumes
    * following from where it was and the error is thrown. A restored state whose hash
@@ -231,12 +232,15 @@ export class Standby {
 
   /**
    * Reads the state machine. While the standby is degraded (its source is not
-   * visible) the state may be stale: `staleReads: 'deny'` refuses with
-   * StaleReadError; `allow` answers with `stale: true`.
+   * visible), not yet connected, or installing a snapshot, the state may be stale:
+   * `staleReads: 'deny'` refuses with StaleReadError; `allow` answers with `stale: true`.
    */
   read<T>(query: (stateMachine: StateMachine) => T): { value: T; stale: boolean } {
     const stale =
-      this.stateValue === 'degraded' || this.stateValue === 'connecting' || this.stateValue === 'starting';
+      this.stateValue === 'degraded' ||
+      this.stateValue === 'connecting' ||
+      this.stateValue === 'starting' ||
+      this.stateValue === 'installing_snapshot';
     if (stale && (this.options.staleReads ?? 'deny') === 'deny') throw new StaleReadError(this.stateValue);
     return { value: query(this.options.stateMachine), stale };
   }

@@ -9,7 +9,12 @@ import { writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { ChecksumMismatchError, InvalidStateError, PromotionRefusedError } from '../../src/core/errors.js';
+import {
+  ChecksumMismatchError,
+  InvalidStateError,
+  PromotionRefusedError,
+  StaleReadError,
+} from '../../src/core/errors.js';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { FileSnapshotStore, type Snapshot } from '../../src/snapshot/snapshot-store.js';
@@ -90,6 +95,7 @@ describeWithEtcd('snapshot install (etcd)', (etcdEndpoint) => {
       await expect(forced).rejects.toBeInstanceOf(PromotionRefusedError);
       await expect(forced).rejects.toMatchObject({ blockers: ['installing_snapshot'] });
       await expect(fresh.node.takeSnapshot(snapshots)).rejects.toBeInstanceOf(InvalidStateError);
+      expect(() => fresh.node.read((sm) => sm.hash())).toThrow(StaleReadError);
       expect(freshKv.seqs).toEqual([]);
 
       release();
