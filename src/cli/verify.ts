@@ -82,7 +82,8 @@ export async function verifyCommand(argv: readonly string[], out: (line: string)
         `${reference!.kind} and ${other.kind} DIFFER at record seq ${differing.map(([first]) => first).join(', ')}`,
       );
     } else out(`${reference!.kind} and ${other.kind}: ${shared} shared records byte-identical`);
-    if (other.lastSeq !== reference!.lastSeq)
+    const bothRead = reference!.problems.length === 0 && other.problems.length === 0;
+    if (bothRead && other.lastSeq !== reference!.lastSeq)
       out(
         `${reference!.kind} head ${reference!.lastSeq}, ${other.kind} head ${other.lastSeq}: the shorter one is behind (the next writer start copies what it misses)`,
       );

@@ -7,8 +7,9 @@
  * (store-lane.ts) that keeps up to the pipeline depth in flight, so a store can share
  * one transaction or fsync among them; a transient failure of batch n on one store
  * holds batch n+1 for that store until n is retried through; other stores keep going.
- * Transient errors retry the same bytes with capped backoff; a FencedError from any store stops the writer for good and fails
- * everything pending; any other refusal (conflict, gap, integrity) also stops it.
+ * Transient errors retry the same bytes with capped backoff; a FencedError from any
+ * store stops the writer for good and fails everything pending; any other refusal
+ * (conflict, gap, integrity) also stops it.
  */
 import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
 import type { Compression } from '../core/compression.js';
