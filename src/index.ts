@@ -30,6 +30,8 @@ export {
 export {
   Standby,
   DEFAULT_APPLIER_CONFIG,
+  type SnapshotPolicy,
+  type SnapshotSink,
   type StandbyOptions,
   type StandbyStatus,
 } from './standby/standby.js';
@@ -50,4 +52,5 @@ export {
   type SnapshotManifest,
 } from './snapshot/snapshot-store.js';
 export { replay, type ReplayOptions, type ReplayResult } from './snapshot/replay.js';
+export { truncateToSnapshot } from './snapshot/retention.js';
 export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';

@@ -13,6 +13,7 @@
 import { Applier, type ApplierConfig, type ApplierOutput } from '../core/applier.js';
 import type { Compression } from '../core/compression.js';
 import {
+  ConfigError,
   CorruptStoreError,
   IntegrityError,
   InvalidStateError,
@@ -72,6 +73,18 @@ export interface StandbyOptions {
    * writer starts; throwing fails that attempt (tests inject failures here).
    */
   readonly onTakeover?: (attempt: number) => Promise<void>;
+  /**
+   * Snapshots taken by the standby itself: one every `everyEntries` applied entries
+   * (taken between two applies, written in the background; a failure is warned about
+   * and retried at the next threshold), keeping the newest `keep` (default 2).
+   */
+  readonly snapshotPolicy?: SnapshotPolicy;
+}
+
+export interface SnapshotPolicy {
+  readonly sink: SnapshotSink & { prune?(keep: number): Promise<void> };
+  readonly everyEntries: number;
+  readonly keep?: number;
 }
 
 export interface StandbyStatus {
@@ -91,6 +104,8 @@ export interface StandbyStatus {
   readonly lastPromotionError: string | undefined;
   /** The writer's epoch once this node is primary. */
   readonly epoch: bigint | undefined;
+  /** lastSeq of the newest snapshot this node took or installed (0: none). */
+  readonly snapshotSeq: bigint;
 }
 
 /** Where takeSnapshot() puts a snapshot (FileSnapshotStore, or anything with save). */
@@ -116,6 +131,10 @@ export class Standby {
   private suspended = false;
   private readonly nowMs: () => number;
   private readonly appliedWaiters = new Set<() => void>();
+  private snapshotSeq = 0n;
+  /** applied seq when the policy last tried: the next try is `everyEntries` later, success or not. */
+  private snapshotTriedSeq = 0n;
+  private snapshotRunning = false;
 
   constructor(private readonly options: StandbyOptions) {
     this.applier = new Applier(
@@ -123,6 +142,12 @@ export class Standby {
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
     this.nowMs = options.nowMs ?? Date.now;
+    const every = options.snapshotPolicy?.everyEntries;
+    if (every !== undefined && (!Number.isSafeInteger(every) || every < 1))
+      throw new ConfigError('snapshotPolicy.everyEntries', every, 'must be a positive integer');
+    const keep = options.snapshotPolicy?.keep;
+    if (keep !== undefined && (!Number.isSafeInteger(keep) || keep < 1))
+      throw new ConfigError('snapshotPolicy.keep', keep, 'must be a positive integer');
   }
 
   get status(): StandbyStatus {
@@ -142,6 +167,7 @@ export class Standby {
       promotionAttempts: this.promotionAttempts,
       lastPromotionError: this.lastPromotionError,
       epoch: this.writer?.epoch,
+      snapshotSeq: this.snapshotSeq,
     };
   }
 
@@ -169,7 +195,9 @@ export class Standby {
       image: this.options.stateMachine.snapshot(),
       stateHash: this.options.stateMachine.hash(),
     };
-    return sink.save(input);
+    const manifest = await sink.save(input);
+    if (manifest.lastSeq > this.snapshotSeq) this.snapshotSeq = manifest.lastSeq;
+    return manifest;
   }
 
   /**
@@ -224,6 +252,7 @@ export class Standby {
       { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },
     );
     this.lastAppliedTsMs = manifest.lastEntryTs;
+    this.snapshotSeq = manifest.lastSeq;
     this.fire('snapshot_installed');
     this.resumeFollowing();
     for (const waiter of [...this.appliedWaiters]) waiter();
@@ -455,7 +484,23 @@ export class Standby {
       const caughtUp = this.applier.appliedSeq >= this.applier.knownHeadSeq;
       if (caughtUp && this.stateValue === 'syncing') this.fire('caught_up');
       if (!caughtUp && this.stateValue === 'watching') this.fire('fell_behind');
+      this.maybeSnapshot();
     }
+  }
+
+  /** The snapshot policy: due every `everyEntries`, one at a time, never while divergent. */
+  private maybeSnapshot(): void {
+    const policy = this.options.snapshotPolicy;
+    if (policy === undefined || this.snapshotRunning || this.applier.divergent) return;
+    const since = this.snapshotTriedSeq > this.snapshotSeq ? this.snapshotTriedSeq : this.snapshotSeq;
+    if (this.applier.appliedSeq - since < BigInt(policy.everyEntries)) return;
+    if (!['syncing', 'watching', 'primary'].includes(this.stateValue)) return;
+    this.snapshotRunning = true;
+    this.snapshotTriedSeq = this.applier.appliedSeq;
+    this.takeSnapshot(policy.sink)
+      .then(() => policy.sink.prune?.(policy.keep ?? 2))
+      .catch((error: unknown) => this.maybeWarn('snapshot failed', error))
+      .finally(() => (this.snapshotRunning = false));
   }
 
   /**
