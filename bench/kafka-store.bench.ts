@@ -18,9 +18,9 @@ import { fmt, machine, percentile, runPipelined, table } from './harness.js';
 import { VALUE_BYTES, workloadEntries } from './workload.js';
 
 const DURATION_MS = Number(process.env['OPLOG_BENCH_MS'] ?? '4000');
-const WARMUP_MS = Number(process.env['OPLOG_BENCH_WARMUP_MS'] ?? '5000');
+const WARMUP_MS = Number(process.env['OPLOG_BENCH_WARMUP_MS'] ?? '3000');
 /** Records are pre-encoded for at most this rate over the whole case. */
-const ENTRIES_PER_SEC_CEILING = 400_000;
+const ENTRIES_PER_SEC_CEILING = 800_000;
 const compression = nativeZstd()!;
 const server = process.env['OPLOG_TEST_KAFKA'] ? undefined : await KafkaServer.start();
 const endpoint = process.env['OPLOG_TEST_KAFKA'] ?? server!.endpoint;
