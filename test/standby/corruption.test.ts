@@ -74,4 +74,41 @@ describeWithEtcd('corrupted records', (endpoint) => {
     await standby.stop();
     await etcd.close();
   });
+
+  it('a record deleted from etcd: the gap is skipped, and the divergent node refuses promotion unless forced', async () => {
+    const clusterId = `deleted-${process.pid}-${Date.now()}`;
+    const etcd = new EtcdLogStore({ hosts: endpoint, clusterId });
+    const primary = await PrimaryWriter.start({ stores: [etcd], compression });
+    for (let b = 0; b < 3; b++)
+      await primary.appendMany(Array.from({ length: 10 }, (_, i) => op(b * 10 + i)));
+    await primary.close();
+    const client = new Etcd3({ hosts: `http://${endpoint}` });
+    const keys = Object.keys(await client.getAll().prefix(`/oplog/${clusterId}/log/`).buffers()).sort();
+    const deleted = keys[1]!;
+    await client.delete().key(deleted).exec();
+    client.close();
+    const deletedSeq = BigInt(deleted.split('/').at(-1)!);
+
+    const kv = new CheckedKv();
+    const standby = new Standby({
+      source: etcd,
+      stateMachine: kv,
+      compression,
+      tickMs: 10,
+      applier: { skipPolicy: 'skip', gapRequestDelayMs: 20, skipTimeoutMs: 200, fetchBackoffMs: 20 },
+    });
+    standby.start();
+    await until(
+      () => standby.status.appliedSeq === 30n && standby.status.divergent,
+      'skipped the deleted record',
+    );
+    expect(standby.status.skipped[0]?.fromSeq).toBe(deletedSeq);
+    expect(kv.seqs).not.toContain(deletedSeq);
+    await expect(standby.promote()).rejects.toMatchObject({ blockers: ['divergent'] });
+    const writer = await standby.promote({ force: true });
+    expect(standby.status.promotionOverrides).toEqual(['divergent']);
+    expect(await writer.append(op(30))).toBe(31n);
+    await standby.stop();
+    await etcd.close();
+  });
 });

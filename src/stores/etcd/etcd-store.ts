@@ -232,7 +232,17 @@ export class EtcdLogStore implements LogStore {
         const record = this.verifyStored(kv, undefined);
         if (first && record.firstSeq > nextSeq) {
           const head = await this.head();
-          if (nextSeq <= head.lastSeq) throw new TruncatedError(nextSeq, record.firstSeq);
+          if (nextSeq <= head.lastSeq) {
+            // Below the first retained record (retention), or records missing in the
+            // middle of the log (deleted by hand, lost)? Only the first is truncation.
+            const before = await this.lastRecordAtOrBefore(nextSeq, 'etcd read');
+            if (before === undefined) throw new TruncatedError(nextSeq, record.firstSeq);
+            throw new CorruptStoreError(
+              kv.key.toString(),
+              nextSeq,
+              `records ${nextSeq}..${record.firstSeq - 1n} are missing from the log`,
+            );
+          }
         }
         first = false;
         if (record.firstSeq > nextSeq)
