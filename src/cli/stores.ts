@@ -2,6 +2,9 @@
  * Store flags shared by the commands that read a log: which stores, where, and the
  * cluster id (validated by each store before any path, key or topic is built).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateClusterId } from '../core/cluster-id.js';
 import { InvalidInputError } from '../core/errors.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
 import { FileLogStore } from '../stores/file/file-store.js';
@@ -32,6 +35,9 @@ export async function openStore(kind: string, values: Values): Promise<LogStore>
     case 'file': {
       const dataDir = text(values, 'data-dir');
       if (dataDir === undefined) throw new InvalidInputError('--data-dir', 'required for the file store');
+      // A mistyped path or cluster id must not read as an empty log.
+      if (!existsSync(join(dataDir, validateClusterId(clusterId), 'segments')))
+        throw new InvalidInputError('--data-dir', `no log of cluster ${clusterId} under ${dataDir}`);
       return FileLogStore.open({ dataDir, clusterId, mode: 'reader' });
     }
     case 'etcd': {
@@ -46,7 +52,12 @@ export async function openStore(kind: string, values: Values): Promise<LogStore>
       if (brokers === undefined)
         throw new InvalidInputError('--kafka', 'required for the Kafka store (host:port)');
       const topicPrefix = text(values, 'topic-prefix');
-      return new KafkaLogStore({ brokers, clusterId, ...(topicPrefix === undefined ? {} : { topicPrefix }) });
+      return new KafkaLogStore({
+        brokers,
+        clusterId,
+        createTopics: false,
+        ...(topicPrefix === undefined ? {} : { topicPrefix }),
+      });
     }
     default:
       throw new InvalidInputError('--store', `must be file, etcd or kafka, not ${JSON.stringify(kind)}`);

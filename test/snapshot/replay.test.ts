@@ -6,6 +6,7 @@
  * is a typed error, never a silently different state. And `oplog replay` on the file
  * store and on a real etcd.
  */
+import { Kafka, logLevel } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ import type { LogStore } from '../../src/stores/log-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { testCompression } from '../helpers/entries.js';
-import { describeWithEtcd } from '../setup/servers.js';
+import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
 
 const compression = testCompression();
 const dataDir = mkdtempSync(join(tmpdir(), 'oplog-replay-'));
@@ -163,6 +164,8 @@ describe('replay', () => {
       ['--data-dir', dataDir, '--to-seq', '5', '--to-time', '2026-01-01T00:00:00Z'],
       ['--store', 'tape', '--data-dir', dataDir],
       ['--store', 'etcd'],
+      ['--data-dir', join(dataDir, 'no-such-dir')], // a typo must not read as an empty log
+      ['--data-dir', dataDir, '--cluster-id', 'no-such-cluster'],
     ])
       await expect(
         replayCommand(args, () => {}),
@@ -184,5 +187,17 @@ describeWithEtcd('replay from etcd', (endpoint) => {
     );
     expect(code).toBe(0);
     expect(lines).toContain(`state hash ${expectedHash(600).toString(16).padStart(16, '0')}`);
+  });
+});
+
+describeWithKafka('replay from Kafka', (endpoint) => {
+  it('a cluster with no topics is refused, and nothing is created', async () => {
+    const clusterId = `replay-none-${process.pid}-${Date.now()}`;
+    const args = ['--store', 'kafka', '--kafka', endpoint, '--cluster-id', clusterId, '--no-snapshot'];
+    await expect(replayCommand(args, () => {})).rejects.toBeInstanceOf(InvalidInputError);
+    const admin = new Kafka({ brokers: [endpoint], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    expect((await admin.listTopics()).filter((t) => t.includes(clusterId))).toEqual([]);
+    await admin.disconnect();
   });
 });

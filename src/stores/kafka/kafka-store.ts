@@ -17,6 +17,7 @@ import {
   ClosedError,
   CorruptStoreError,
   FencedError,
+  InvalidInputError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
@@ -37,6 +38,12 @@ export interface KafkaStoreOptions {
   readonly minInsyncReplicas?: number;
   /** A subscription that has not fetched for this long reports `blind`. Default 3,000 ms. */
   readonly blindAfterMs?: number;
+  /**
+   * Create the topics when missing (default true: a standby may start before the
+   * primary). Read-only tools pass false: a missing topic is then an InvalidInputError
+   * naming it, and nothing is created.
+   */
+  readonly createTopics?: boolean;
 }
 
 /** Kafka errors after which this producer can never write again: a newer one exists. */
@@ -571,6 +578,15 @@ export class KafkaLogStore implements LogStore {
     this.topicsReady ??= this.call('kafka create topics', async () => {
       const admin = await this.adminClient();
       const existing = new Set(await admin.listTopics());
+      if (this.options.createTopics === false) {
+        const missing = [this.topic, this.epochTopic].filter((t) => !existing.has(t));
+        if (missing.length > 0)
+          throw new InvalidInputError(
+            'cluster',
+            `no Kafka topic ${missing.join(', ')} (nothing was created)`,
+          );
+        return;
+      }
       const configEntries = [
         { name: 'retention.ms', value: '-1' },
         { name: 'min.insync.replicas', value: String(this.options.minInsyncReplicas ?? 1) },
