@@ -7,13 +7,17 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FencedError, InvalidClusterIdError } from '../../src/core/errors.js';
-import { epoch, seq } from '../../src/core/types.js';
+import { decodeRecord } from '../../src/core/record-codec.js';
+import { epoch, seq, type Op } from '../../src/core/types.js';
+import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { collect } from '../contract/log-store.contract.js';
 import { appendsAcrossRestart } from './restart-scenario.js';
-import { makeRecord } from '../helpers/entries.js';
+import { makeRecord, testCompression } from '../helpers/entries.js';
 import { KafkaServer } from '../setup/kafka-server.js';
 import { describeWithKafka } from '../setup/servers.js';
+
+const compression = testCompression();
 
 describeWithKafka('kafka store faults', () => {
   let server: KafkaServer;
@@ -41,6 +45,39 @@ describeWithKafka('kafka store faults', () => {
       },
     });
     await writer.close();
+    await reader.close();
+  }, 180_000);
+
+  it('a primary writer with appends in flight rides out a broker kill -9: every ack stored once, in order', async () => {
+    const writerStore = store('writer-restart');
+    const primary = await PrimaryWriter.start({
+      stores: [writerStore],
+      compression,
+      limits: { batchEntriesMax: 8, pipelineDepth: 8 },
+      retryDelayMs: 100,
+      retryDelayMaxMs: 1_000,
+    });
+    const op = (i: number): Op => ({ type: 'put', key: `k${i}`, value: Buffer.from(`v${i}`) });
+    const acked: bigint[] = [];
+    for (let round = 0; round < 6; round++) {
+      const appends = Array.from({ length: 50 }, (_, i) => primary.append(op(round * 50 + i)));
+      // Round 2's records are in flight (queued, grouped, mid-transaction) when the broker dies.
+      if (round === 2) {
+        await server.kill9();
+        setTimeout(() => void server.launch(), 3_000);
+      }
+      acked.push(...(await Promise.all(appends)));
+    }
+    expect(acked).toEqual(Array.from({ length: 300 }, (_, i) => BigInt(i + 1)));
+    expect(primary.state).toBe('running');
+    await primary.close();
+    await writerStore.close();
+
+    const reader = store('writer-restart');
+    const records = await collect(reader.read(seq(1n)));
+    const entries = records.flatMap((r) => decodeRecord(r.bytes, compression).entries);
+    expect(entries.map((e) => e.seq)).toEqual(acked);
+    expect(entries.map((e) => Buffer.from(e.value).toString())).toEqual(acked.map((s) => `v${s - 1n}`));
     await reader.close();
   }, 180_000);
 
