@@ -104,6 +104,19 @@ describeWithEtcd('etcd store faults', () => {
     await writer.close();
   });
 
+  it('records missing at the end of the log (deleted by hand; the head says more) are reported, not read as the end', async () => {
+    const writer = store('tail-deleted');
+    await writer.fence(epoch(1n));
+    for (const first of [1n, 3n, 5n]) await writer.append(makeRecord(first, 2), epoch(1n));
+    const admin = new Etcd3({ hosts: `http://${server.endpoint}` });
+    await admin.delete().key('/oplog/tail-deleted/log/00000000000000000005').exec();
+    admin.close();
+    await expect(collect(writer.read(seq(1n)))).rejects.toBeInstanceOf(CorruptStoreError);
+    await expect(collect(writer.read(seq(5n)))).rejects.toBeInstanceOf(CorruptStoreError);
+    expect((await collect(writer.read(seq(1n), 2))).map((r) => r.firstSeq)).toEqual([1n, 3n]);
+    await writer.close();
+  });
+
   it('two writers: the stale one is fenced and nothing of it lands after the fence', async () => {
     const a = store('zombie');
     const b = store('zombie');

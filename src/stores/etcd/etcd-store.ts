@@ -210,6 +210,9 @@ export class EtcdLogStore implements LogStore {
 
   async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
     this.checkOpen();
+    // The head first: every seq up to it must come out of the range reads below
+    // (appends only add above it; retention never removes the head record).
+    const headSeq = (await this.head()).lastSeq;
     let nextSeq: bigint = fromSeq;
     let delivered = 0;
     const candidate = await this.lastRecordAtOrBefore(fromSeq, 'etcd read');
@@ -231,8 +234,7 @@ export class EtcdLogStore implements LogStore {
       for (const kv of page.kvs) {
         const record = this.verifyStored(kv, undefined);
         if (first && record.firstSeq > nextSeq) {
-          const head = await this.head();
-          if (nextSeq <= head.lastSeq) {
+          if (nextSeq <= headSeq) {
             // Below the first retained record (retention), or records missing in the
             // middle of the log (deleted by hand, lost)? Only the first is truncation.
             const before = await this.lastRecordAtOrBefore(nextSeq, 'etcd read');
@@ -251,9 +253,15 @@ export class EtcdLogStore implements LogStore {
         nextSeq = record.lastSeq + 1n;
         delivered++;
       }
-      if (page.kvs.length === 0 || !page.more) return;
+      if (page.kvs.length === 0 || !page.more) break;
       startKey = `${page.kvs.at(-1)!.key.toString()}\0`;
     }
+    if (delivered < limitRecords && nextSeq <= headSeq)
+      throw new CorruptStoreError(
+        this.logKey(nextSeq),
+        nextSeq,
+        `records ${nextSeq}..${headSeq} are missing from the log (its head is ${headSeq})`,
+      );
   }
 
   async head(): Promise<Head> {
