@@ -15,9 +15,10 @@ import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { FileLogStore } from '../../src/stores/file/file-store.js';
+import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { makeRecord, testCompression } from '../helpers/entries.js';
 import { verifyRecord } from '../../src/core/record-codec.js';
-import { describeWithEtcd } from '../setup/servers.js';
+import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
 
 const compression = testCompression();
 const dataDir = mkdtempSync(join(tmpdir(), 'oplog-verify-'));
@@ -137,5 +138,34 @@ describeWithEtcd('oplog verify and inspect', (endpoint) => {
     const differ = await run(verifyCommand, args);
     expect(differ.code).toBe(1);
     expect(differ.lines).toContain(`file and etcd DIFFER at record seq ${header.firstSeq}`);
+  });
+});
+
+describeWithEtcd('oplog verify across etcd and Kafka (etcd)', (etcdEndpoint) => {
+  describeWithKafka('oplog verify across etcd and Kafka', (kafkaEndpoint) => {
+    it('a log written to both by one primary verifies identical', async () => {
+      const clusterId = `verify-ek-${process.pid}-${Date.now()}`;
+      const etcd = new EtcdLogStore({ hosts: etcdEndpoint, clusterId });
+      const kafka = new KafkaLogStore({ brokers: kafkaEndpoint, clusterId });
+      const primary = await PrimaryWriter.start({ stores: [etcd, kafka], compression });
+      for (let i = 0; i < 40; i += 10)
+        await primary.appendMany(Array.from({ length: 10 }, (_, j) => op(i + j)));
+      await primary.close();
+      await etcd.close();
+      await kafka.close();
+      const { code, lines } = await run(verifyCommand, [
+        '--etcd',
+        etcdEndpoint,
+        '--kafka',
+        kafkaEndpoint,
+        '--cluster-id',
+        clusterId,
+      ]);
+      expect(code).toBe(0);
+      expect(lines[0]).toMatch(/^etcd: seq 1\.\.40 · \d+ records · 40 entries · epoch ≤ 1$/);
+      expect(lines[1]).toBe(lines[0]!.replace('etcd', 'kafka'));
+      expect(lines[2]).toMatch(/^etcd and kafka: \d+ shared records byte-identical$/);
+      expect(lines.at(-1)).toBe('OK');
+    });
   });
 });
