@@ -210,12 +210,16 @@ export class EtcdLogStore implements LogStore {
 
   async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
     this.checkOpen();
-    // The head first: every seq up to it must come out of the range reads below
-    // (appends only add above it; retention never removes the head record).
-    const headSeq = (await this.head()).lastSeq;
+    // The head before the range reads: every seq up to it must come out of them
+    // (appends only add above it; retention never removes the head record). The
+    // covering-record lookup goes in parallel; the pages are read after both.
+    const [head, candidate] = await Promise.all([
+      this.head(),
+      this.lastRecordAtOrBefore(fromSeq, 'etcd read'),
+    ]);
+    const headSeq = head.lastSeq;
     let nextSeq: bigint = fromSeq;
     let delivered = 0;
-    const candidate = await this.lastRecordAtOrBefore(fromSeq, 'etcd read');
     let startKey = this.logKey(fromSeq);
     let first = true;
     if (candidate !== undefined) {
