@@ -106,28 +106,32 @@ async function runCase(batch: number, inFlight: number, durationMs: number, tag:
   ];
 }
 
-// A broker just started runs its first minutes on a cold JIT, which would charge the
-// first cases (ours before raw in each) for it: warm both paths up, untimed.
-for (const [batch, inFlight] of [
-  [16, 1],
-  [256, 4],
-] as const)
-  await runCase(batch, inFlight, WARMUP_MS, 'warmup');
-
 const rows: Row[] = [];
-for (const [batch, inFlight] of [
-  [16, 1],
-  [256, 1],
-  [256, 4],
-  [1024, 1],
-  [1024, 4],
-  [256, 16],
-  [1024, 16],
-] as const) {
-  if (only !== undefined && !only.includes(`${batch}x${inFlight}`)) continue;
-  rows.push(await runCase(batch, inFlight, DURATION_MS, 'case'));
+try {
+  // A broker just started runs its first minutes on a cold JIT, which would charge the
+  // first cases (ours before raw in each) for it: warm both paths up, untimed.
+  for (const [batch, inFlight] of [
+    [16, 1],
+    [256, 4],
+  ] as const)
+    await runCase(batch, inFlight, WARMUP_MS, 'warmup');
+
+  for (const [batch, inFlight] of [
+    [16, 1],
+    [256, 1],
+    [256, 4],
+    [1024, 1],
+    [1024, 4],
+    [256, 16],
+    [1024, 16],
+  ] as const) {
+    if (only !== undefined && !only.includes(`${batch}x${inFlight}`)) continue;
+    rows.push(await runCase(batch, inFlight, DURATION_MS, 'case'));
+  }
+} finally {
+  // A failed case must not leave the bench's own broker running.
+  await server?.stop();
 }
-await server?.stop();
 
 console.log(
   `kafka-store bench · ${machine()} · broker ${endpoint} · ${DURATION_MS} ms per case after ${WARMUP_MS} ms of warm-up per path\n`,

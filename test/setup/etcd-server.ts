@@ -80,6 +80,7 @@ export class EtcdServer {
       ],
       { stdio: ['ignore', log, log] },
     );
+    killOnExit(this.child);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null)
@@ -106,6 +107,19 @@ export class EtcdServer {
   private async signal(signal: NodeJS.Signals): Promise<void> {
     await signalAndWait(this.child, signal);
   }
+}
+
+/**
+ * Kills a server process when this process exits, however it exits (a bench or test
+ * that throws must not leave a broker or an etcd running). Not for kill -9 of this
+ * process, which nothing can catch.
+ */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
 }
 
 /** Sends `signal` to a server process that still runs, and waits until it has exited. */

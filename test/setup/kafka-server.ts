@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'n
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, signalAndWait } from './etcd-server.js';
+import { freePort, killOnExit, signalAndWait } from './etcd-server.js';
 
 export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
 
@@ -76,6 +76,7 @@ export class KafkaServer {
     this.child = spawn('java', [...jvmArgs(this.dir), 'kafka.Kafka', join(this.dir, 'server.properties')], {
       stdio: ['ignore', log, log],
     });
+    killOnExit(this.child);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null)
