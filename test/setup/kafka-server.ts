@@ -5,12 +5,12 @@
  * test setup, by fault tests that kill -9 and restart it on the same log dir, and by
  * the Kafka bench.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, killOnExit, signalAndWait } from './etcd-server.js';
+import { freePort, ServerProcess } from './server-process.js';
 
 export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
 
@@ -20,13 +20,13 @@ export function kafkaJarsPresent(): boolean {
   );
 }
 
-export class KafkaServer {
-  private child: ChildProcess | undefined;
-
+export class KafkaServer extends ServerProcess {
   private constructor(
     readonly dir: string,
     readonly port: number,
-  ) {}
+  ) {
+    super();
+  }
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
@@ -72,31 +72,19 @@ export class KafkaServer {
 
   /** Starts (again) on the same ports and log dir; resolves once the port accepts connections. */
   async launch(): Promise<void> {
-    const log = openSync(join(this.dir, 'stdout.log'), 'a');
-    this.child = spawn('java', [...jvmArgs(this.dir), 'kafka.Kafka', join(this.dir, 'server.properties')], {
-      stdio: ['ignore', log, log],
-    });
-    killOnExit(this.child);
+    const child = this.spawnServer(
+      'java',
+      [...jvmArgs(this.dir), 'kafka.Kafka', join(this.dir, 'server.properties')],
+      join(this.dir, 'stdout.log'),
+    );
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null)
-        throw new Error(`kafka exited with ${this.child.exitCode}; see ${this.dir}/server.log`);
+      if (child.exitCode !== null)
+        throw new Error(`kafka exited with ${child.exitCode}; see ${this.dir}/server.log`);
       if (await accepts(this.port)) return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`kafka did not listen within 60 s; see ${this.dir}/server.log`);
-  }
-
-  async kill9(): Promise<void> {
-    await this.signal('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    await this.signal('SIGTERM');
-  }
-
-  private async signal(signal: NodeJS.Signals): Promise<void> {
-    await signalAndWait(this.child, signal);
   }
 }
 
