@@ -14,7 +14,7 @@ import { loadZstd } from '../compression/zstd.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { seq, type Op } from '../core/types.js';
 import { PrimaryWriter } from '../primary/primary-writer.js';
-import { FileSnapshotStore, type SnapshotManifest } from '../snapshot/snapshot-store.js';
+import { FileSnapshotStore, hex, type SnapshotManifest } from '../snapshot/snapshot-store.js';
 import { KvStateMachine } from '../snapshot/state-machine.js';
 import { Standby } from '../standby/standby.js';
 import { FileLogStore } from '../stores/file/file-store.js';
@@ -105,8 +105,7 @@ export async function demo(argv: readonly string[]): Promise<number> {
     `snapshot at seq ${installed.lastSeq} (${installed.items} keys, ${installed.bodyBytes} bytes zstd); a fresh node restored it and replayed seq ${installed.lastSeq + 1n}..${lastSeq}`,
   );
   if (replayedBefore > 0n) say(`(the log already held ${replayedBefore} entries, replayed first)`);
-  for (const [name, hash] of Object.entries(hashes))
-    say(`state hash ${name.padEnd(8)} ${hash.toString(16).padStart(16, '0')}`);
+  for (const [name, hash] of Object.entries(hashes)) say(`state hash ${name.padEnd(8)} ${hex(hash)}`);
   const equal = new Set(Object.values(hashes)).size === 1;
   say(
     equal

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadZstd } from '../compression/zstd.js';
 import { InvalidInputError } from '../core/errors.js';
 import { replay } from '../snapshot/replay.js';
-import { FileSnapshotStore } from '../snapshot/snapshot-store.js';
+import { FileSnapshotStore, hex } from '../snapshot/snapshot-store.js';
 import { KvStateMachine } from '../snapshot/state-machine.js';
 import { openStore, STORE_OPTIONS } from './stores.js';
 
@@ -70,7 +70,7 @@ export async function replayCommand(argv: readonly string[], out: (line: string)
     );
     out(`stopped at: ${result.stoppedAt}`);
     out(`applied seq ${result.appliedSeq} · epoch ${result.appliedEpoch} · ${stateMachine.size} keys`);
-    out(`state hash ${result.hash.toString(16).padStart(16, '0')}`);
+    out(`state hash ${hex(result.hash)}`);
     return 0;
   } finally {
     await store.close();

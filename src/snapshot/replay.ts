@@ -11,7 +11,7 @@ import { CorruptStoreError, IntegrityError, InvalidInputError } from '../core/er
 import { decodeRecord } from '../core/record-codec.js';
 import { seq as toSeq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
-import type { FileSnapshotStore, SnapshotManifest } from './snapshot-store.js';
+import { restoreSnapshot, type FileSnapshotStore, type SnapshotManifest } from './snapshot-store.js';
 import type { StateMachine } from './state-machine.js';
 
 export interface ReplayOptions {
@@ -48,14 +48,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let appliedSeq = 0n;
   let appliedEpoch = 0n;
   if (snapshot !== undefined) {
-    const loaded = await options.snapshots!.load(snapshot);
-    stateMachine.restore(loaded.image);
-    const restored = stateMachine.hash().toString(16).padStart(16, '0');
-    if (restored !== snapshot.stateHash)
-      throw new IntegrityError(
-        snapshot.lastSeq,
-        `snapshot restored to hash ${restored}, manifest says ${snapshot.stateHash}`,
-      );
+    restoreSnapshot(stateMachine, await options.snapshots!.load(snapshot));
     appliedSeq = snapshot.lastSeq;
     appliedEpoch = snapshot.epoch;
     if (appliedSeq > headSeq)

@@ -15,10 +15,10 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateClusterId } from '../core/cluster-id.js';
 import type { Compression } from '../core/compression.js';
-import { ChecksumMismatchError, MalformedError, TooLargeError } from '../core/errors.js';
+import { ChecksumMismatchError, IntegrityError, MalformedError, TooLargeError } from '../core/errors.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Seq } from '../core/types.js';
 import { writeFileAtomic } from '../stores/file/durable-fs.js';
-import type { StateImage } from './state-machine.js';
+import type { StateImage, StateMachine } from './state-machine.js';
 
 /** Largest state image a snapshot may hold (a Node Buffer's practical limit). */
 export const SNAPSHOT_RAW_BYTES_MAX = 2 ** 31 - 1;
@@ -161,11 +161,28 @@ export class FileSnapshotStore {
   }
 }
 
+/**
+ * Replaces `stateMachine`'s state with a loaded snapshot and checks the result against
+ * the manifest's state hash. A malformed image leaves the state untouched (restore is
+ * all or nothing); a restored state with another hash is an IntegrityError (the state
+ * machine is then not to be used).
+ */
+export function restoreSnapshot(stateMachine: StateMachine, snapshot: Snapshot): void {
+  stateMachine.restore(snapshot.image);
+  const restored = hex(stateMachine.hash());
+  if (restored !== snapshot.manifest.stateHash)
+    throw new IntegrityError(
+      snapshot.manifest.lastSeq,
+      `snapshot restored to state hash ${restored}, manifest says ${snapshot.manifest.stateHash}`,
+    );
+}
+
 function pad(seq: bigint): string {
   return seq.toString().padStart(20, '0');
 }
 
-function hex(value: bigint): string {
+/** A state hash or checksum as the manifests write it: 16 hex digits. */
+export function hex(value: bigint): string {
   return value.toString(16).padStart(16, '0');
 }
 

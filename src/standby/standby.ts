@@ -25,7 +25,12 @@ import { transition, type StandbyEvent, type StandbyState } from '../core/standb
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
-import type { Snapshot, SnapshotInput, SnapshotManifest } from '../snapshot/snapshot-store.js';
+import {
+  restoreSnapshot,
+  type Snapshot,
+  type SnapshotInput,
+  type SnapshotManifest,
+} from '../snapshot/snapshot-store.js';
 import { PrimaryWriter, type PrimaryWriterOptions } from '../primary/primary-writer.js';
 import { promotionCheck } from '../core/standby-state.js';
 import { PromotionRefusedError } from '../core/errors.js';
@@ -223,30 +228,23 @@ export class Standby {
     let snapshot: Snapshot;
     try {
       snapshot = await load();
+      // stop() may have run while loading: a stopped node stays stopped (the resume
+      // below is then refused by the lifecycle table).
+      if (this.stateValue !== 'installing_snapshot')
+        throw new InvalidStateError('snapshot install', this.stateValue);
+      restoreSnapshot(this.options.stateMachine, snapshot);
     } catch (error) {
+      // A restored state with the wrong hash cannot be used: fail closed. Anything
+      // else (unreadable, damaged, malformed) changed nothing: resume following.
+      if (error instanceof IntegrityError) {
+        this.fire('fatal');
+        throw error;
+      }
       this.fire('snapshot_failed');
       if (wasRunning) this.start();
       throw error;
     }
-    // stop() may have run while loading: a stopped node stays stopped.
-    if (this.stateValue !== 'installing_snapshot')
-      throw new InvalidStateError('snapshot install', this.stateValue);
     const { manifest } = snapshot;
-    try {
-      this.options.stateMachine.restore(snapshot.image);
-    } catch (error) {
-      this.fire('snapshot_failed');
-      if (wasRunning) this.start();
-      throw error;
-    }
-    const restoredHash = this.options.stateMachine.hash().toString(16).padStart(16, '0');
-    if (restoredHash !== manifest.stateHash) {
-      this.fire('fatal');
-      throw new IntegrityError(
-        manifest.lastSeq,
-        `snapshot restored to state hash ${restoredHash}, manifest says ${manifest.stateHash}`,
-      );
-    }
     this.applier = new Applier(
       { ...DEFAULT_APPLIER_CONFIG, ...this.options.applier },
       { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },

@@ -37,6 +37,20 @@ describeWithEtcd('corrupted records', (endpoint) => {
     return { etcd, memory, damagedSeq: BigInt(key.split('/').at(-1)!) };
   }
 
+  /** A standby on `etcd` alone that skips a gap quickly (policy skip). */
+  function skippingStandby(etcd: EtcdLogStore) {
+    const kv = new CheckedKv();
+    const standby = new Standby({
+      source: etcd,
+      stateMachine: kv,
+      compression,
+      tickMs: 10,
+      applier: { skipPolicy: 'skip', gapRequestDelayMs: 20, skipTimeoutMs: 200, fetchBackoffMs: 20 },
+    });
+    standby.start();
+    return { kv, standby };
+  }
+
   it('repairs from the other store: everything applied once, in order', async () => {
     const { etcd, memory } = await damagedLog(`corrupt-a-${process.pid}-${Date.now()}`);
     const kv = new CheckedKv();
@@ -58,15 +72,7 @@ describeWithEtcd('corrupted records', (endpoint) => {
 
   it('with no good copy the seqs are skipped per policy and the node is divergent', async () => {
     const { etcd, damagedSeq } = await damagedLog(`corrupt-b-${process.pid}-${Date.now()}`);
-    const kv = new CheckedKv();
-    const standby = new Standby({
-      source: etcd,
-      stateMachine: kv,
-      compression,
-      tickMs: 10,
-      applier: { skipPolicy: 'skip', gapRequestDelayMs: 20, skipTimeoutMs: 200, fetchBackoffMs: 20 },
-    });
-    standby.start();
+    const { kv, standby } = skippingStandby(etcd);
     await until(() => standby.status.appliedSeq === 30n, 'applied past the damage');
     expect(standby.status.divergent).toBe(true);
     expect(standby.status.skipped).toEqual([{ fromSeq: damagedSeq, toSeq: damagedSeq + 9n }]);
@@ -89,15 +95,7 @@ describeWithEtcd('corrupted records', (endpoint) => {
     client.close();
     const deletedSeq = BigInt(deleted.split('/').at(-1)!);
 
-    const kv = new CheckedKv();
-    const standby = new Standby({
-      source: etcd,
-      stateMachine: kv,
-      compression,
-      tickMs: 10,
-      applier: { skipPolicy: 'skip', gapRequestDelayMs: 20, skipTimeoutMs: 200, fetchBackoffMs: 20 },
-    });
-    standby.start();
+    const { kv, standby } = skippingStandby(etcd);
     await until(
       () => standby.status.appliedSeq === 30n && standby.status.divergent,
       'skipped the deleted record',
