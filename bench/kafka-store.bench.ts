@@ -12,6 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { nativeZstd } from '../src/compression/zstd.js';
 import { encodeRecord, type BatchRecord } from '../src/core/record-codec.js';
 import { epoch } from '../src/core/types.js';
+import { bufferView } from '../src/stores/buffer-view.js';
 import { KafkaLogStore } from '../src/stores/kafka/kafka-store.js';
 import { KafkaServer } from '../test/setup/kafka-server.js';
 import { fmt, machine, percentile, runPipelined, table } from './harness.js';
@@ -85,7 +86,7 @@ async function runCase(batch: number, inFlight: number, durationMs: number, tag:
   const raw = await runPipelined(
     async () => {
       const record = records[j++ % records.length]!;
-      await producer.send({ topic, acks: -1, messages: [{ value: Buffer.from(record.bytes) }] });
+      await producer.send({ topic, acks: -1, messages: [{ value: bufferView(record.bytes) }] });
     },
     { inFlight, durationMs },
   );

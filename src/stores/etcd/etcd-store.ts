@@ -29,6 +29,7 @@ import {
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
 import { Doorbell, tailSubscription } from '../tail-subscription.js';
@@ -166,7 +167,7 @@ export class EtcdLogStore implements LogStore {
         .and(this.headKey, 'Value', '==', String(verified[0]!.firstSeq - 1n))
         .then(
           ...group.map((job, i) =>
-            this.client.put(this.logKey(verified[i]!.firstSeq)).value(Buffer.from(job.record.bytes)),
+            this.client.put(this.logKey(verified[i]!.firstSeq)).value(bufferView(job.record.bytes)),
           ),
           this.client.put(this.headKey).value(String(last.lastSeq)),
           this.client.put(this.headEpochKey).value(String(last.epoch)),
@@ -185,7 +186,7 @@ export class EtcdLogStore implements LogStore {
         .if(this.epochKey, 'Value', '==', String(epoch))
         .and(this.headKey, 'Value', '==', String(verified.firstSeq - 1n))
         .then(
-          this.client.put(key).value(Buffer.from(record.bytes)),
+          this.client.put(key).value(bufferView(record.bytes)),
           this.client.put(this.headKey).value(String(verified.lastSeq)),
           this.client.put(this.headEpochKey).value(String(verified.epoch)),
         )

@@ -24,6 +24,7 @@ import {
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../log-store.js';
 import { abortableSleep } from '../tail-subscription.js';
@@ -419,7 +420,7 @@ export class KafkaLogStore implements LogStore {
           const [result] = await txn.send({
             topic: this.topic,
             acks: -1,
-            messages: chunk.map((m) => ({ value: Buffer.from(m.bytes), timestamp: String(m.firstSeq) })),
+            messages: chunk.map((m) => ({ value: bufferView(m.bytes), timestamp: String(m.firstSeq) })),
           });
           this.lastWrittenOffset = BigInt(result?.baseOffset ?? '-1') + BigInt(chunk.length - 1);
         }
