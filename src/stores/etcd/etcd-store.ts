@@ -344,17 +344,9 @@ export class EtcdLogStore implements LogStore {
           w.on(event as 'connected', ring);
       })
       .catch(ring);
-    const read = async function* (this: EtcdLogStore, from: Seq): AsyncGenerator<BatchRecord> {
-      let next: bigint = from;
-      for (let record = cache.take(next); record !== undefined; record = cache.take(next)) {
-        yield record;
-        next = record.lastSeq + 1n;
-      }
-      if (next === from) yield* this.read(from);
-    };
     return tailSubscription(
       {
-        read: (from) => read.call(this, from),
+        read: (from) => this.readArrivedFirst(cache, from),
         changeCount: () => doorbell.changes,
         waitForChange: (signal, sinceCount) => doorbell.wait(signal, sinceCount),
         close: () => {
@@ -365,6 +357,19 @@ export class EtcdLogStore implements LogStore {
       },
       fromSeq,
     );
+  }
+
+  /**
+   * A subscription's read: the records the watch brought, as long as they continue
+   * exactly from `from`; a range read when it brought nothing usable.
+   */
+  private async *readArrivedFirst(cache: ArrivedRecords, from: Seq): AsyncGenerator<BatchRecord> {
+    let next: bigint = from;
+    for (let record = cache.take(next); record !== undefined; record = cache.take(next)) {
+      yield record;
+      next = record.lastSeq + 1n;
+    }
+    if (next === from) yield* this.read(from);
   }
 
   /** Deletes the records that end below `seq`; the head record always stays. */
