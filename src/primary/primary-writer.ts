@@ -61,6 +61,11 @@ export interface PrimaryWriterOptions {
   readonly beforeStart?: (epoch: Epoch, headSeq: bigint) => Promise<void>;
   /** Called once every store is fenced at `epoch`: from here on, failing leaves no writer. */
   readonly afterFence?: (epoch: Epoch) => void;
+  /**
+   * Called once when the writer stops for good, with why (a FencedError when a newer
+   * writer fenced it, a ClosedError after close(), or the refusal that stopped it).
+   */
+  readonly onStopped?: (error: OplogError) => void;
 }
 
 export type WriterState = 'running' | 'stopped';
@@ -251,6 +256,7 @@ export class PrimaryWriter {
     for (const range of out.fail) this.settle(range.fromSeq, range.toSeq, (w) => w.reject(error));
     for (const waiter of this.waiters.values()) waiter.reject(error);
     this.waiters.clear();
+    this.options.onStopped?.(error);
   }
 
   private scheduleTick(atMs: number | undefined): void {
