@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'OPLOG_PROMOTION_REFUSED',
   'OPLOG_STALE_READ',
   'OPLOG_INVALID_STATE',
+  'OPLOG_UNKNOWN_OUTCOME',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -377,5 +378,25 @@ function safeJson(value: unknown): string {
     );
   } catch {
     return String(value);
+  }
+}
+
+/**
+ * The writer stopped while this op's record was on its way: it may be in the log or
+ * not (a store may hold it, or a reply was lost). Never "failed": retrying it could
+ * write it twice. `seq` is the seq it was given; read the log at that seq to learn
+ * which. Ops that provably reached no store fail with the writer's stop error instead.
+ */
+export class UnknownOutcomeError extends OplogError {
+  static readonly code = 'OPLOG_UNKNOWN_OUTCOME';
+  constructor(
+    readonly seq: bigint,
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      UnknownOutcomeError.code,
+      `outcome of the append at seq ${seq} is unknown: it may be in the log${describeCause(options?.cause)}`,
+      { retryable: false, ...options },
+    );
   }
 }

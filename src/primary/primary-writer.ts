@@ -8,8 +8,14 @@
  * one transaction or fsync among them; a transient failure of batch n on one store
  * holds batch n+1 for that store until n is retried through; other stores keep going.
  * Transient errors retry the same bytes with capped backoff; a FencedError from any
- * store stops the writer for good and fails everything pending; any other refusal
- * (conflict, gap, integrity) also stops it.
+ * store stops the writer for good; any other refusal (conflict, gap, integrity) also
+ * stops it, and so does close().
+ *
+ * However it stops, no op is told "failed" that may be in the log (DESIGN.md
+ * "Interfaces": safe to retry vs may be in the log). Once the stores' lanes settle,
+ * each pending op's record is judged by what every store may hold of it: held by all →
+ * acknowledged after all; provably in none → failed with the stop error; anything else
+ * → {@link UnknownOutcomeError} with its seq. Ops never cut into a record fail at once.
  */
 import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
 import type { Compression } from '../core/compression.js';
@@ -20,6 +26,7 @@ import {
   OplogError,
   OverloadedError,
   StoreUnavailableError,
+  UnknownOutcomeError,
 } from '../core/errors.js';
 import {
   GroupCommitPlanner,
@@ -78,6 +85,10 @@ interface Waiter {
 export class PrimaryWriter {
   private readonly planner: GroupCommitPlanner;
   private readonly waiters = new Map<bigint, Waiter>();
+  /** Records handed to the lanes and not yet acknowledged, by firstSeq, in seq order. */
+  private readonly unacked = new Map<bigint, BatchRecord>();
+  /** Settles once a stop has given every pending op its answer. */
+  private stopped: Promise<void> = Promise.resolve();
   private readonly lanes: StoreLane[];
   private tickTimer: NodeJS.Timeout | undefined;
   private tickAtMs: number | undefined;
@@ -93,7 +104,9 @@ export class PrimaryWriter {
     firstSeq: Seq,
   ) {
     this.planner = new GroupCommitPlanner({ ...DEFAULT_PLANNER_LIMITS, ...options.limits }, epoch, firstSeq);
-    this.lanes = options.stores.map((store) => new StoreLane(store, (s, r) => this.appendWithRetry(s, r)));
+    this.lanes = options.stores.map(
+      (store) => new StoreLane(store, (_store, append) => this.appendWithRetry(append)),
+    );
     this.retryDelayMs = options.retryDelayMs ?? 20;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 1_000;
     this.nowMs = options.nowMs ?? Date.now;
@@ -141,8 +154,10 @@ export class PrimaryWriter {
 
   /**
    * Stops accepting; lets queued and in-flight appends finish for up to `drainMs`
-   * (a store that stays unavailable would otherwise hold close forever); whatever is
-   * still pending then fails with ClosedError.
+   * (a store that stays unavailable would otherwise hold close forever). Then, as for
+   * any stop: ops whose record every store holds are acknowledged, ops that provably
+   * reached no store fail with ClosedError, the rest with UnknownOutcomeError.
+   * Resolves once every op has its answer.
    */
   async close({ drainMs = 30_000 }: { drainMs?: number } = {}): Promise<void> {
     if (this.stateValue === 'running') {
@@ -158,7 +173,7 @@ export class PrimaryWriter {
       this.stop(new ClosedError('primary writer'));
     }
     // Retry loops see the stop at their next attempt; each attempt is bounded by its store.
-    await this.lanesSettled();
+    await this.stopped;
   }
 
   private async lanesSettled(): Promise<void> {
@@ -190,7 +205,10 @@ export class PrimaryWriter {
   /** Carries out the planner's output, in its order: write, then ack, then fail. */
   private carry(out: PlannerOutput): void {
     for (const batch of out.write) this.write(batch);
-    for (const range of out.ack) this.settle(range.fromSeq, range.toSeq, (w, s) => w.resolve(toSeq(s)));
+    for (const range of out.ack) {
+      this.unacked.delete(range.fromSeq);
+      this.settle(range.fromSeq, range.toSeq, (w, s) => w.resolve(toSeq(s)));
+    }
     for (const range of out.fail) {
       const error = this.stopError ?? new FencedError(this.epoch, undefined);
       this.settle(range.fromSeq, range.toSeq, (w) => w.reject(error));
@@ -221,6 +239,7 @@ export class PrimaryWriter {
       );
       return;
     }
+    this.unacked.set(record.firstSeq, record);
     Promise.all(this.lanes.map((lane) => lane.submit(record, this.epoch))).then(
       () => {
         if (this.stateValue === 'running') this.carry(this.planner.onWritten(batch.batchId, this.nowMs()));
@@ -231,12 +250,12 @@ export class PrimaryWriter {
   }
 
   /** Retries transient failures of one store with the same bytes until it holds them or we stop. */
-  private async appendWithRetry(store: LogStore, record: BatchRecord): Promise<void> {
+  private async appendWithRetry(append: () => Promise<void>): Promise<void> {
     let delayMs = this.retryDelayMs;
     for (;;) {
       if (this.stateValue !== 'running') throw this.stopError ?? new ClosedError('primary writer');
       try {
-        await store.append(record, this.epoch);
+        await append();
         return;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError) || !error.retryable) throw error;
@@ -246,17 +265,44 @@ export class PrimaryWriter {
     }
   }
 
-  /** Terminal: fail everything pending with `error`. */
+  /**
+   * Terminal. Ops not yet in a record fail with `error` at once; the ops of records
+   * handed to the stores get their answer once every lane has settled ({@link judge}).
+   */
   private stop(error: OplogError): void {
     if (this.stateValue === 'stopped') return;
     this.stopError = error;
     this.stateValue = 'stopped';
     clearTimeout(this.tickTimer);
-    const out = this.planner.onFenced();
-    for (const range of out.fail) this.settle(range.fromSeq, range.toSeq, (w) => w.reject(error));
+    this.planner.onFenced();
+    const records = [...this.unacked.values()];
+    this.unacked.clear();
+    const lastWrittenSeq = records.at(-1)?.lastSeq ?? 0n;
+    for (const [s, waiter] of this.waiters) {
+      if (s <= lastWrittenSeq) continue;
+      this.waiters.delete(s);
+      waiter.reject(error);
+    }
+    this.stopped = this.lanesSettled().then(() => this.judge(records, error));
+    this.options.onStopped?.(error);
+  }
+
+  /** Answers the ops of `records` (in seq order) by what the stores hold of each. */
+  private judge(records: readonly BatchRecord[], error: OplogError): void {
+    for (const record of records) {
+      const outcomes = this.lanes.map((lane) => lane.outcome(record));
+      if (outcomes.every((o) => o === 'held')) {
+        this.settle(record.firstSeq, record.lastSeq, (w, s) => w.resolve(toSeq(s)));
+      } else if (outcomes.every((o) => o === 'not-written')) {
+        this.settle(record.firstSeq, record.lastSeq, (w) => w.reject(error));
+      } else {
+        this.settle(record.firstSeq, record.lastSeq, (w, s) =>
+          w.reject(new UnknownOutcomeError(s, { cause: error })),
+        );
+      }
+    }
     for (const waiter of this.waiters.values()) waiter.reject(error);
     this.waiters.clear();
-    this.options.onStopped?.(error);
   }
 
   private scheduleTick(atMs: number | undefined): void {
