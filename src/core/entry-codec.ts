@@ -11,7 +11,13 @@
 import { xxh64 } from '@node-rs/xxhash';
 import { ByteWriter } from './byte-writer.js';
 import { ChecksumMismatchError, InvalidInputError, MalformedError, TooLargeError } from './errors.js';
-import { KEY_BYTES_MAX, RECORD_ENTRIES_MAX, TYPE_BYTES_MAX, VALUE_BYTES_MAX } from './limits.js';
+import {
+  APPEND_VALUE_BYTES_MAX,
+  KEY_BYTES_MAX,
+  RECORD_ENTRIES_MAX,
+  TYPE_BYTES_MAX,
+  VALUE_BYTES_MAX,
+} from './limits.js';
 import type { Entry, Epoch, Op, Seq } from './types.js';
 import { U64_MAX } from './types.js';
 
@@ -30,11 +36,14 @@ const scratch = new Uint8Array(KEY_BYTES_MAX * 3);
 export const ENTRY_BYTES_MIN = 1 + 27 + 1 + 1 + 2 + 10;
 
 /**
- * Throws {@link TooLargeError} or {@link InvalidInputError} unless `op` is within the
- * wire format's bounds. Returns the UTF-8 sizes so callers can budget bytes.
+ * Throws {@link TooLargeError} or {@link InvalidInputError} unless `op` can be appended:
+ * within the wire format's bounds, and its value at most {@link APPEND_VALUE_BYTES_MAX}
+ * so that one record always holds it. Returns the UTF-8 sizes so callers can budget bytes.
  */
 export function validateOp(op: Op): { typeBytes: number; keyBytes: number } {
   validateOpShape(op);
+  if (op.value.length > APPEND_VALUE_BYTES_MAX)
+    throw new TooLargeError('value', op.value.length, APPEND_VALUE_BYTES_MAX);
   const typeBytes = utf8Length(op.type, TYPE_BYTES_MAX, 'type');
   const keyBytes = utf8Length(op.key, KEY_BYTES_MAX, 'key');
   return { typeBytes, keyBytes };

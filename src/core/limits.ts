@@ -19,6 +19,28 @@ export const RECORD_BYTES_MAX = 900 * 1024;
  * (which aborts near 8 MiB) must stay at least 2x away.
  */
 export const RAW_BODY_BYTES_MAX = VALUE_BYTES_MAX + 64 * 1024;
+/** A record header's stored bytes (record-codec's HEADER_BYTES; a test keeps them equal). */
+export const RECORD_HEADER_BYTES = 52;
+/**
+ * Most bytes one entry spends around its value: its array header, seq/epoch/ts as
+ * uint64, the largest type and key with their str headers, a bin32 header and the
+ * 10-byte checksum (entry-codec.ts has the layout).
+ */
+export const ENTRY_FRAMING_BYTES_MAX = 1 + 3 * 9 + (2 + TYPE_BYTES_MAX) + (3 + KEY_BYTES_MAX) + 5 + 10;
+/**
+ * Largest value an append accepts (917,339 bytes, ~896 KiB): what one record of one
+ * entry can hold when the value does not compress, with the largest type and key —
+ * header, one-byte body array header and framing under {@link RECORD_BYTES_MAX}. A
+ * value that only fits compressed cannot be promised before it is encoded, so it is
+ * refused before it is queued; {@link VALUE_BYTES_MAX} stays the readers' bound.
+ */
+export const APPEND_VALUE_BYTES_MAX = RECORD_BYTES_MAX - RECORD_HEADER_BYTES - 1 - ENTRY_FRAMING_BYTES_MAX;
+/**
+ * Largest estimated batch (the planner's `batchBytesMax`) that always encodes under
+ * {@link RECORD_BYTES_MAX}: estimates bound the encoded entries from above, the body's
+ * array header takes up to 5 bytes, and a body that does not compress is stored as is.
+ */
+export const BATCH_BYTES_MAX = RECORD_BYTES_MAX - RECORD_HEADER_BYTES - 5;
 /** Most entries in one record: bounds decode work before any byte is trusted. */
 export const RECORD_ENTRIES_MAX = 65_536;
 /** Bodies smaller than this are stored uncompressed: zstd's frame costs more than it saves. */

@@ -21,6 +21,7 @@ import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
 import type { Compression } from '../core/compression.js';
 import {
   ClosedError,
+  ConfigError,
   FencedError,
   IntegrityError,
   OplogError,
@@ -34,7 +35,7 @@ import {
   type PlannerLimits,
   type PlannerOutput,
 } from '../core/group-commit.js';
-import { RECORD_BYTES_MAX } from '../core/limits.js';
+import { BATCH_BYTES_MAX, RECORD_BYTES_MAX, RECORD_ENTRIES_MAX } from '../core/limits.js';
 import { encodeRecord, type BatchRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Op, type Seq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
@@ -119,6 +120,7 @@ export class PrimaryWriter {
    */
   static async start(options: PrimaryWriterOptions): Promise<PrimaryWriter> {
     if (options.stores.length === 0) throw new ClosedError('primary writer: no stores configured');
+    checkLimits({ ...DEFAULT_PLANNER_LIMITS, ...options.limits });
     const epochs = await Promise.all(options.stores.map((s) => s.currentEpoch()));
     const epoch = toEpoch(epochs.reduce((a, b) => (a > b ? a : b), 0n) + 1n);
     await Promise.all(options.stores.map((s) => s.fence(epoch)));
@@ -317,5 +319,25 @@ export class PrimaryWriter {
       },
       Math.max(0, atMs - this.nowMs()),
     );
+  }
+}
+
+/**
+ * Refuses limits under which a batch the planner cuts could fail to encode (which would
+ * stop the writer) or the writer could not run: a ConfigError before anything is fenced.
+ */
+function checkLimits(limits: PlannerLimits): void {
+  const rules: [keyof PlannerLimits, number, number][] = [
+    ['batchEntriesMax', 1, RECORD_ENTRIES_MAX],
+    ['batchBytesMax', 1, BATCH_BYTES_MAX],
+    ['lingerMs', 0, 60_000],
+    ['pipelineDepth', 1, 1024],
+    ['queueEntriesMax', 1, Number.MAX_SAFE_INTEGER],
+    ['queueBytesMax', 1, Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [field, min, max] of rules) {
+    const value = limits[field];
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new ConfigError(`limits.${field}`, value, `must be an integer from ${min} to ${max}`);
   }
 }

@@ -94,7 +94,7 @@ describe('a stopping writer answers every pending op by what the stores hold', (
     b.hold(old.epoch); // b sees none of the old writer's records before the fence
     const outcomes = Array.from({ length: 64 }, (_, i) => record(old.append(op(i))));
     await until(() => b.appendCalls >= 4, 'four records in flight to b');
-    await until(async () => (await a.head()).lastSeq >= 20n, 'a to hold the in-flight records');
+    await until(async () => (await collect(a.read(seq(1n)))).length === 4, 'a to hold the in-flight records');
     // The new primary fences both stores and copies what a holds into b.
     const next = await PrimaryWriter.start({ stores: [a, b], compression });
     b.release();
