@@ -27,6 +27,7 @@ import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from 
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../log-store.js';
+import { EventQueue } from '../event-queue.js';
 import { abortableSleep } from '../tail-subscription.js';
 import { readTopic } from './kafka-reader.js';
 
@@ -39,6 +40,13 @@ export interface KafkaStoreOptions {
   readonly minInsyncReplicas?: number;
   /** A subscription that has not fetched for this long reports `blind`. Default 3,000 ms. */
   readonly blindAfterMs?: number;
+  /**
+   * Bounds of each subscription's queue of fetched records not yet taken by its
+   * subscriber (default 64 records, 16 MiB): when full, the fetch loop waits, and the
+   * reader behind it pauses its consumer. Always lets one record in.
+   */
+  readonly subscriptionBufferRecords?: number;
+  readonly subscriptionBufferBytes?: number;
   /**
    * Create the topics when missing (default true: a standby may start before the
    * primary). Read-only tools pass false: a missing topic is then an InvalidInputError
@@ -220,16 +228,28 @@ export class KafkaLogStore implements LogStore {
 
   subscribe(fromSeq: Seq): Subscription {
     this.checkOpen();
-    const events = new EventQueue<SubscriptionEvent>();
+    const events = new EventQueue<SubscriptionEvent>(
+      {
+        itemsMax: this.options.subscriptionBufferRecords ?? 64,
+        bytesMax: this.options.subscriptionBufferBytes ?? 16 * 1024 * 1024,
+      },
+      (event) => (event.type === 'record' ? event.record.bytes.length : 0),
+    );
     const abort = new AbortController();
     const blindAfterMs = this.options.blindAfterMs ?? 3_000;
     const run = async () => {
       let nextSeq: bigint = fromSeq;
       let visibility: 'visible' | 'blind' | undefined;
+      /** Last time the subscriber took a record: a full queue waits on it, not on Kafka. */
+      let deliveredAtMs = performance.now();
+      const deliver = async (record: BatchRecord) => {
+        await events.put({ type: 'record', record });
+        deliveredAtMs = performance.now();
+      };
       const see = (v: 'visible' | 'blind', cause?: unknown) => {
         if (visibility === v) return;
         visibility = v;
-        events.push(
+        events.pushControl(
           cause === undefined
             ? { type: 'visibility', visibility: v }
             : { type: 'visibility', visibility: v, cause },
@@ -245,7 +265,7 @@ export class KafkaLogStore implements LogStore {
             see('visible');
             if (record.lastSeq < nextSeq) continue;
             nextSeq = record.lastSeq + 1n;
-            events.push({ type: 'record', record });
+            await deliver(record);
           }
           see('visible');
           const stream = readTopic(this.kafka, {
@@ -255,7 +275,9 @@ export class KafkaLogStore implements LogStore {
           });
           const liveness = setInterval(
             () => {
-              if (performance.now() - stream.lastFetchAtMs > blindAfterMs) see('blind');
+              // While the subscriber is behind, the fetch loop is held back on purpose.
+              const progressAtMs = Math.max(stream.lastFetchAtMs, deliveredAtMs);
+              if (!events.full && performance.now() - progressAtMs > blindAfterMs) see('blind');
             },
             Math.max(100, blindAfterMs / 4),
           );
@@ -268,7 +290,7 @@ export class KafkaLogStore implements LogStore {
               if (record.lastSeq < nextSeq) continue;
               if (record.firstSeq > nextSeq) break; // something between: re-read from nextSeq
               nextSeq = record.lastSeq + 1n;
-              events.push({ type: 'record', record });
+              await deliver(record);
               failures = 0;
             }
           } finally {
@@ -649,46 +671,4 @@ function kafkaErrorType(error: unknown): string | undefined {
     current = e.originalError ?? e.cause;
   }
   return undefined;
-}
-
-/** A push → pull queue for subscription events. */
-class EventQueue<T> {
-  private readonly items: T[] = [];
-  private ended = false;
-  private failure: unknown;
-  private wake: (() => void) | undefined;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.notify();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  fail(error: unknown): void {
-    this.failure = error;
-    this.end();
-  }
-
-  async *iterator(): AsyncGenerator<T> {
-    for (;;) {
-      const item = this.items.shift();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      if (this.failure !== undefined) throw this.failure;
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
 }
