@@ -124,15 +124,34 @@ export class EtcdLogStore implements LogStore {
   private readonly queue: AppendJob[] = [];
   private draining = false;
 
+  /**
+   * Writes the queue group by group. A group's transaction that etcd refuses (fence,
+   * gap, or records already stored by an earlier attempt) is decided record by record,
+   * each answered at once by its own transaction's Else reads. When etcd does not
+   * answer (timeout, unavailable, closed), nothing after the failed call can go before
+   * it does: the rest of the group and everything queued behind it fail together, with
+   * that one error, so an outage costs one call timeout, not one per record.
+   */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.takeGroup();
-      if (group.length > 1 && (await this.appendGroup(group).catch(() => false))) {
-        for (const job of group) job.resolve();
-        continue;
+      let done = 0;
+      try {
+        if (group.length > 1 && (await this.appendGroup(group))) {
+          for (const job of group) job.resolve();
+          continue;
+        }
+        for (const job of group) {
+          await this.appendOnce(job.record, job.epoch).then(job.resolve, (error: unknown) => {
+            if (!answered(error)) throw error;
+            job.reject(error);
+          });
+          done++;
+        }
+      } catch (error) {
+        const unanswered = [...group.slice(done), ...this.queue.splice(0)];
+        for (const job of unanswered) job.reject(error);
       }
-      // One record, or a group whose compare failed: decide record by record.
-      for (const job of group) await this.appendOnce(job.record, job.epoch).then(job.resolve, job.reject);
     }
     // Cleared in the same step that saw the queue empty: a later append starts a drain.
     this.draining = false;
@@ -153,12 +172,21 @@ export class EtcdLogStore implements LogStore {
     return group;
   }
 
-  /** One fenced transaction for several contiguous records; false when its compare fails. */
+  /**
+   * One fenced transaction for several contiguous records; false when its compare fails
+   * or a record does not verify (each is then decided on its own). Throws when etcd
+   * does not answer.
+   */
   private async appendGroup(group: readonly AppendJob[]): Promise<boolean> {
     this.checkOpen();
     const first = group[0]!;
     const epoch = first.epoch;
-    const verified = group.map((job) => verifyRecord(job.record.bytes));
+    let verified: BatchRecord[];
+    try {
+      verified = group.map((job) => verifyRecord(job.record.bytes));
+    } catch {
+      return false;
+    }
     if (verified.some((v) => v.epoch > epoch)) return false;
     const last = verified.at(-1)!;
     const result = await this.call('etcd append', { firstSeq: verified[0]!.firstSeq }, () =>
@@ -440,6 +468,11 @@ export class EtcdLogStore implements LogStore {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('etcd store');
   }
+}
+
+/** An append refused by etcd's answer (fenced, conflict, gap, bad bytes), not by silence. */
+function answered(error: unknown): boolean {
+  return !(error instanceof StoreUnavailableError || error instanceof ClosedError);
 }
 
 function decimal(kv: IKeyValue | undefined): bigint {
