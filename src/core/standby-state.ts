@@ -64,6 +64,13 @@ type Table = { readonly [S in StandbyState]: Partial<Readonly<Record<StandbyEven
 
 const FOLLOWING_EXITS = { source_lost: 'degraded', fatal: 'failed', stop: 'stopped' } as const;
 
+/*
+ * Self-loops are listed, not left to rejection: a subscription reports `visible` again
+ * after every resubscribe (a corrupted record, a promotion), and that changes nothing
+ * in a state that already sees its source. A rejection is then always a real surprise,
+ * and the shell logs it.
+ */
+
 /** The whole lifecycle. A (state, event) pair not listed here is rejected. */
 export const STANDBY_TRANSITIONS: Table = {
   starting: {
@@ -80,6 +87,7 @@ export const STANDBY_TRANSITIONS: Table = {
   },
   connecting: { connected: 'syncing', ...FOLLOWING_EXITS },
   syncing: {
+    connected: 'syncing',
     caught_up: 'watching',
     gap_halted: 'halted',
     promote: 'promoting',
@@ -87,6 +95,7 @@ export const STANDBY_TRANSITIONS: Table = {
     ...FOLLOWING_EXITS,
   },
   watching: {
+    connected: 'watching',
     fell_behind: 'syncing',
     gap_halted: 'halted',
     promote: 'promoting',
@@ -102,6 +111,7 @@ export const STANDBY_TRANSITIONS: Table = {
     stop: 'stopped',
   },
   halted: {
+    connected: 'halted',
     gap_filled: 'syncing',
     promote: 'promoting',
     snapshot_install_began: 'installing_snapshot',
@@ -111,6 +121,8 @@ export const STANDBY_TRANSITIONS: Table = {
     promoted: 'primary',
     promotion_aborted: 'syncing',
     promotion_failed_after_fence: 'leaderless',
+    // Another node fenced a newer epoch while this one was promoting.
+    fenced: 'stopped',
     fatal: 'failed',
     stop: 'stopped',
   },
@@ -118,15 +130,84 @@ export const STANDBY_TRANSITIONS: Table = {
     promote: 'promoting',
     promoted: 'primary',
     promotion_failed_after_fence: 'leaderless',
+    // A newer epoch than the one this node claimed exists: its claim is void.
+    fenced: 'stopped',
     fatal: 'failed',
     stop: 'stopped',
   },
-  primary: { fenced: 'stopped', fatal: 'failed', stop: 'stopped' },
+  primary: {
+    // The primary follows its own log to keep its state machine current; the writer
+    // does not depend on that subscription, so its visibility changes nothing here.
+    connected: 'primary',
+    source_lost: 'primary',
+    fenced: 'stopped',
+    fatal: 'failed',
+    stop: 'stopped',
+  },
   failed: { stop: 'stopped' },
   stopped: {},
 };
 
 export const TERMINAL_STATES: readonly StandbyState[] = ['stopped'];
+
+/**
+ * States that wait for an operator's call on purpose, so no background loop leaves
+ * them: `starting` waits for start() or installSnapshot(); `failed` fails closed and
+ * waits for stop() (a human decides what a broken state machine or a forked log means).
+ */
+export const OPERATOR_WAIT_STATES: readonly StandbyState[] = ['starting', 'failed'];
+
+/** What produces an event in the shell (src/standby): a background loop or an API call. */
+export interface EventDriver {
+  readonly kind: 'loop' | 'call';
+  readonly by: string;
+}
+
+/**
+ * Who fires each event. `loop` events come from something the standby runs by itself
+ * (subscription, tick timer, fetches, the promotion task and its leaderless retries,
+ * the writer), so a state left by one of them is never a trap. test/core/
+ * standby-state.test.ts checks every non-terminal state against this and checks that
+ * src/standby really fires every event listed.
+ */
+export const EVENT_DRIVERS: { readonly [E in StandbyEvent]: readonly EventDriver[] } = {
+  started: [{ kind: 'call', by: 'start()' }],
+  snapshot_install_began: [{ kind: 'call', by: 'installSnapshot()' }],
+  snapshot_installed: [{ kind: 'loop', by: 'the install task' }],
+  snapshot_failed: [{ kind: 'loop', by: 'the install task' }],
+  connected: [{ kind: 'loop', by: 'follow loop: subscription visible' }],
+  source_lost: [
+    { kind: 'loop', by: 'follow loop: subscription blind' },
+    { kind: 'loop', by: 'follow loop: the subscription failed (resubscribes with backoff)' },
+  ],
+  caught_up: [{ kind: 'loop', by: 'apply path' }],
+  fell_behind: [{ kind: 'loop', by: 'apply path' }],
+  gap_halted: [{ kind: 'loop', by: 'tick timer (skip policy halt)' }],
+  gap_filled: [{ kind: 'loop', by: 'fetch of the missing range' }],
+  promote: [
+    { kind: 'call', by: 'promote()' },
+    { kind: 'loop', by: 'leaderless retry loop' },
+  ],
+  promotion_aborted: [{ kind: 'loop', by: 'the promotion task' }],
+  promotion_failed_after_fence: [{ kind: 'loop', by: 'the promotion task' }],
+  promoted: [{ kind: 'loop', by: 'the promotion task' }],
+  fenced: [
+    { kind: 'loop', by: "the writer's onStopped (a newer epoch fenced it)" },
+    { kind: 'loop', by: 'the promotion task (a newer epoch than its claim)' },
+  ],
+  fatal: [{ kind: 'loop', by: 'any loop, on an unrecoverable error' }],
+  stop: [{ kind: 'call', by: 'stop()' }],
+};
+
+/**
+ * Whether reads in `state` reflect a source the node can see (or its own writes):
+ * only while following a visible source or writing. Anywhere else (not yet connected,
+ * blind, halted on a gap, installing, promoting, leaderless, failed, stopped) a read
+ * may be stale: flagged, or refused under `staleReads: 'deny'`.
+ */
+export function readsAreFresh(state: StandbyState): boolean {
+  return state === 'syncing' || state === 'watching' || state === 'primary';
+}
 
 export type TransitionResult =
   | { readonly ok: true; readonly from: StandbyState; readonly to: StandbyState }

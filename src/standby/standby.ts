@@ -6,24 +6,50 @@
  * applier: blind → degraded at once (fail closed); visible again → syncing, re-reading
  * from applied + 1.
  *
+ * Every background loop's failure reaches the lifecycle and the `loop-failed` event:
+ * an error the source may recover from degrades the node and the follow loop
+ * resubscribes with jittered backoff; a broken state machine, an invariant or a
+ * non-retryable store error fails it closed. Skips, rejected transitions and fences
+ * are events too (standby-events.ts), and warnings (warnings.ts).
+ *
  * Snapshots: takeSnapshot() captures the state at applied (synchronously, between two
  * applies) and stores it; installSnapshot() replaces the state with a snapshot and
- * follows the log from its lastSeq + 1. A node mid install is never promoted.
+ * follows the log from its lastSeq + 1. A node mid install is never promoted. The
+ * policy's schedule is in snapshot-policy.ts, the promotion's attempts in promotion.ts.
+ *
+ * Over 350 lines (about 680, mostly contracts in comments) because it is the one place
+ * the standby's loops meet the lifecycle: the follow loop, fetches, apply, install and
+ * stop each fire transitions and share the suspend/resume discipline, and splitting
+ * them would scatter that. What has its own seam lives beside it: options
+ * (standby-options.ts), promotion attempts and their epoch (promotion.ts,
+ * epoch-claim.ts), the snapshot schedule, events and warnings. Next seam, if it grows:
+ * the promotion preconditions and takeover (promote() to onFenced) into promotion.ts.
  */
-import { Applier, type ApplierConfig, type ApplierOutput } from '../core/applier.js';
-import type { Compression } from '../core/compression.js';
+import { Applier, type ApplierOutput } from '../core/applier.js';
 import {
+  ClosedError,
   ConfigError,
   CorruptStoreError,
+  FencedError,
   IntegrityError,
   InvalidStateError,
+  InvariantViolation,
   OplogError,
+  PromotionRefusedError,
   StaleReadError,
+  StoreUnavailableError,
 } from '../core/errors.js';
 import { decodeRecord } from '../core/record-codec.js';
-import { transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
-import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
+import {
+  promotionCheck,
+  readsAreFresh,
+  transition,
+  type StandbyEvent,
+  type StandbyState,
+} from '../core/standby-state.js';
+import { epoch as toEpoch, seq as toSeq, type Entry, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
+import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
 import {
   restoreSnapshot,
@@ -31,92 +57,23 @@ import {
   type SnapshotInput,
   type SnapshotManifest,
 } from '../snapshot/snapshot-store.js';
-import { PrimaryWriter, type PrimaryWriterOptions } from '../primary/primary-writer.js';
-import { promotionCheck } from '../core/standby-state.js';
-import { PromotionRefusedError } from '../core/errors.js';
+import type { PrimaryWriter } from '../primary/primary-writer.js';
+import { Promotion, type PromotionHost } from './promotion.js';
+import { SnapshotSchedule, type SnapshotHost, type SnapshotSink } from './snapshot-policy.js';
+import { StandbyEventHub, type StandbyEvents, type StandbyLoop } from './standby-events.js';
+import { RateLimitedWarnings } from './warnings.js';
 
-export const DEFAULT_APPLIER_CONFIG: ApplierConfig = {
-  pendingEntriesMax: 100_000,
-  pendingBytesMax: 256 * 1024 * 1024,
-  gapRequestDelayMs: 200,
-  skipTimeoutMs: 30_000,
-  fetchBackoffMs: 200,
-  fetchBackoffMaxMs: 5_000,
-  skipPolicy: 'halt',
-  fetchRangesPerTickMax: 8,
-  skippedRangesMax: 1_000,
-};
+import { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 
-export interface StandbyOptions {
-  readonly source: LogStore;
-  /** Where gaps and corrupted records are fetched from; default the source. */
-  readonly fetchStore?: LogStore;
-  readonly stateMachine: StateMachine;
-  readonly compression: Compression;
-  readonly applier?: Partial<ApplierConfig>;
-  readonly tickMs?: number;
-  readonly nowMs?: () => number;
-  /** Where rate-limited warnings go (at most one per warningIntervalMs). Default: none. */
-  readonly warn?: (message: string, cause?: unknown) => void;
-  /** Default 10,000 ms. */
-  readonly warningIntervalMs?: number;
-  /** Reads while degraded: `deny` (default) refuses them, `allow` serves them flagged stale. */
-  readonly staleReads?: 'allow' | 'deny';
-  /** Called on every lifecycle change, e.g. for logs. */
-  readonly onState?: (from: StandbyState, to: StandbyState, event: StandbyEvent) => void;
-  /**
-   * The stores a promoted writer fences and writes (writer handles: a reader-mode file
-   * store cannot append). Default: the source and the fetch store.
-   */
-  readonly promotionStores?: () => Promise<readonly LogStore[]>;
-  /** Writer settings for after a promotion. */
-  readonly writer?: Omit<PrimaryWriterOptions, 'stores' | 'compression' | 'beforeStart' | 'afterFence'>;
-  /** Delay between attempts while leaderless; doubles up to 10×. Default 200 ms. */
-  readonly leaderlessRetryMs?: number;
-  /**
-   * Called inside each promotion attempt after the fence and reconciliation, before the
-   * writer starts; throwing fails that attempt (tests inject failures here).
-   */
-  readonly onTakeover?: (attempt: number) => Promise<void>;
-  /**
-   * Snapshots taken by the standby itself: one every `everyEntries` applied entries
-   * (taken between two applies, written in the background; a failure is warned about
-   * and retried at the next threshold), keeping the newest `keep` (default 2).
-   */
-  readonly snapshotPolicy?: SnapshotPolicy;
-}
-
-export interface SnapshotPolicy {
-  readonly sink: SnapshotSink & { prune?(keep: number): Promise<void> };
-  readonly everyEntries: number;
-  readonly keep?: number;
-}
-
-export interface StandbyStatus {
-  readonly state: StandbyState;
-  readonly appliedSeq: Seq;
-  readonly headSeq: Seq;
-  readonly lagEntries: bigint;
-  /** Age of the newest applied entry while behind (its primary timestamp); 0 when caught up. */
-  readonly lagMs: number;
-  readonly degraded: boolean;
-  readonly divergent: boolean;
-  readonly skipped: readonly SeqRange[];
-  readonly corruptRecords: number;
-  /** Preconditions a forced promotion waived. */
-  readonly promotionOverrides: readonly string[];
-  readonly promotionAttempts: number;
-  readonly lastPromotionError: string | undefined;
-  /** The writer's epoch once this node is primary. */
-  readonly epoch: bigint | undefined;
-  /** lastSeq of the newest snapshot this node took or installed (0: none). */
-  readonly snapshotSeq: bigint;
-}
-
-/** Where takeSnapshot() puts a snapshot (FileSnapshotStore, or anything with save). */
-export interface SnapshotSink {
-  save(input: SnapshotInput): Promise<SnapshotManifest>;
-}
+export { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
+export type { SnapshotPolicy, SnapshotSink } from './snapshot-policy.js';
+export type {
+  StandbyEventMap,
+  StandbyEventName,
+  StandbyEvents,
+  StandbyListener,
+  StandbyLoop,
+} from './standby-events.js';
 
 export class Standby {
   private applier: Applier;
@@ -124,22 +81,28 @@ export class Standby {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Aborted by suspend(): wakes the follow loop out of its backoff. */
+  private loopAbort = new AbortController();
   private corruptRecords = 0;
   private lastAppliedTsMs = 0;
-  private lastWarningAtMs = -Infinity;
+  private lastError: string | undefined;
   private writer: PrimaryWriter | undefined;
   private promotionOverrides: readonly string[] = [];
   private promotionAttempts = 0;
   private lastPromotionError: string | undefined;
   private promoting = false;
+  private promotion: Promotion | undefined;
+  private promotionTask: Promise<PrimaryWriter> | undefined;
+  /** Set by stop(): nothing may resume or start from here on. */
+  private stopping = false;
   /** Set while background loops must not run (promotion, stop). */
   private suspended = false;
   private readonly nowMs: () => number;
   private readonly appliedWaiters = new Set<() => void>();
   private snapshotSeq = 0n;
-  /** applied seq when the policy last tried: the next try is `everyEntries` later, success or not. */
-  private snapshotTriedSeq = 0n;
-  private snapshotRunning = false;
+  private readonly schedule: SnapshotSchedule | undefined;
+  private readonly hub: StandbyEventHub;
+  private readonly warnings: RateLimitedWarnings;
 
   constructor(private readonly options: StandbyOptions) {
     this.applier = new Applier(
@@ -147,12 +110,18 @@ export class Standby {
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
     this.nowMs = options.nowMs ?? Date.now;
-    const every = options.snapshotPolicy?.everyEntries;
+    this.warnings = new RateLimitedWarnings(options.warn, options.warningIntervalMs ?? 10_000, this.nowMs);
+    this.hub = new StandbyEventHub((name, error) =>
+      this.warnings.maybeWarn('listener', `a ${name} listener threw`, error),
+    );
+    const policy = options.snapshotPolicy;
+    const every = policy?.everyEntries;
     if (every !== undefined && (!Number.isSafeInteger(every) || every < 1))
       throw new ConfigError('snapshotPolicy.everyEntries', every, 'must be a positive integer');
-    const keep = options.snapshotPolicy?.keep;
+    const keep = policy?.keep;
     if (keep !== undefined && (!Number.isSafeInteger(keep) || keep < 1))
       throw new ConfigError('snapshotPolicy.keep', keep, 'must be a positive integer');
+    this.schedule = policy === undefined ? undefined : new SnapshotSchedule(policy, this.snapshotHost());
   }
 
   get status(): StandbyStatus {
@@ -167,13 +136,20 @@ export class Standby {
       degraded: this.stateValue === 'degraded',
       divergent: this.applier.divergent,
       skipped: this.applier.skippedRanges,
+      skippedEntries: this.applier.counters.skippedEntries,
       corruptRecords: this.corruptRecords,
       promotionOverrides: this.promotionOverrides,
       promotionAttempts: this.promotionAttempts,
       lastPromotionError: this.lastPromotionError,
+      lastError: this.lastError,
       epoch: this.writer?.epoch,
       snapshotSeq: this.snapshotSeq,
     };
+  }
+
+  /** The typed events (standby-events.ts): state changes, skips, loop failures, fences. */
+  get events(): StandbyEvents {
+    return this.hub;
   }
 
   start(): void {
@@ -228,8 +204,7 @@ export class Standby {
     let snapshot: Snapshot;
     try {
       snapshot = await load();
-      // stop() may have run while loading: a stopped node stays stopped (the resume
-      // below is then refused by the lifecycle table).
+      // stop() may have run while loading: a stopped node stays stopped.
       if (this.stateValue !== 'installing_snapshot')
         throw new InvalidStateError('snapshot install', this.stateValue);
       restoreSnapshot(this.options.stateMachine, snapshot);
@@ -237,9 +212,10 @@ export class Standby {
       // A restored state with the wrong hash cannot be used: fail closed. Anything
       // else (unreadable, damaged, malformed) changed nothing: resume following.
       if (error instanceof IntegrityError) {
-        this.fire('fatal');
+        this.fail('apply', error);
         throw error;
       }
+      if (this.stateValue !== 'installing_snapshot') throw error;
       this.fire('snapshot_failed');
       if (wasRunning) this.start();
       throw error;
@@ -253,21 +229,19 @@ export class Standby {
     this.snapshotSeq = manifest.lastSeq;
     this.fire('snapshot_installed');
     this.resumeFollowing();
-    for (const waiter of [...this.appliedWaiters]) waiter();
+    this.wakeWaiters();
     return manifest;
   }
 
   /**
-   * Reads the state machine. While the standby is degraded (its source is not
-   * visible), not yet connected, or installing a snapshot, the state may be stale:
-   * `staleReads: 'deny'` refuses with StaleReadError; `allow` answers with `stale: true`.
+   * Reads the state machine. Unless the node follows a visible source or writes
+   * (readsAreFresh: syncing, watching, primary) the state may be stale — not yet
+   * connected, degraded, halted on a gap, installing, promoting, leaderless, failed or
+   * stopped: `staleReads: 'deny'` refuses with StaleReadError; `allow` answers with
+   * `stale: true`.
    */
   read<T>(query: (stateMachine: StateMachine) => T): { value: T; stale: boolean } {
-    const stale =
-      this.stateValue === 'degraded' ||
-      this.stateValue === 'connecting' ||
-      this.stateValue === 'starting' ||
-      this.stateValue === 'installing_snapshot';
+    const stale = !readsAreFresh(this.stateValue);
     if (stale && (this.options.staleReads ?? 'deny') === 'deny') throw new StaleReadError(this.stateValue);
     return { value: query(this.options.stateMachine), stale };
   }
@@ -282,8 +256,10 @@ export class Standby {
    * precondition named unless `force` waives it (never a snapshot install); suspends
    * the subscription and timers for the whole promotion; fences every store at a new
    * epoch, reconciles them, drains the log to the head into the state machine, and
-   * starts a writer at head + 1. A failure before the fence resumes following; a
-   * failure after it leaves `leaderless`, retried with backoff until a writer exists.
+   * starts a writer at head + 1. A failure before the fence (promotionStores() throwing
+   * included) resumes following; a failure after it leaves `leaderless`, retried with
+   * backoff at the same epoch until a writer exists or stop() (promotion.ts). A newer
+   * epoch seen meanwhile fences this node (FencedError, state `stopped`).
    */
   async promote({ force = false }: { force?: boolean } = {}): Promise<PrimaryWriter> {
     if (this.promoting) throw new PromotionRefusedError(['promotion_in_progress']);
@@ -301,44 +277,85 @@ export class Standby {
     if (blockers.length > 0) throw new PromotionRefusedError(blockers);
     this.promotionOverrides = check.overridden;
     this.promoting = true;
+    try {
+      return await this.runPromotion();
+    } finally {
+      this.promoting = false;
+      this.promotion = undefined;
+    }
+  }
+
+  private async runPromotion(): Promise<PrimaryWriter> {
     this.fire('promote');
     await this.suspend();
-    const stores = await (this.options.promotionStores?.() ?? Promise.resolve(this.defaultStores()));
-    let fenced = false;
-    let delayMs = this.options.leaderlessRetryMs ?? 200;
-    for (;;) {
-      const attempt = this.promotionAttempts++;
-      try {
-        const writer = await PrimaryWriter.start({
-          ...this.options.writer,
-          stores,
-          compression: this.options.compression,
-          afterFence: () => (fenced = true),
-          beforeStart: async (_epoch, head) => {
-            await this.drainTo(stores[0]!, head);
-            await this.options.onTakeover?.(attempt);
-          },
-        });
-        this.writer = writer;
-        this.promoting = false;
-        this.fire('promoted');
-        // The primary keeps its own state machine current by following its own log.
-        this.resumeFollowing();
-        return writer;
-      } catch (error) {
-        this.lastPromotionError = error instanceof Error ? error.message : String(error);
-        if (!fenced) {
-          this.promoting = false;
-          this.fire('promotion_aborted');
-          this.resumeFollowing();
-          throw error;
-        }
-        this.fire('promotion_failed_after_fence');
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, (this.options.leaderlessRetryMs ?? 200) * 10);
-        this.fire('promote');
-      }
+    let stores: readonly LogStore[];
+    try {
+      this.throwIfStopping();
+      stores = await (this.options.promotionStores?.() ?? Promise.resolve(this.defaultStores()));
+      this.throwIfStopping();
+    } catch (error) {
+      // Nothing is fenced yet: nothing changed, follow again.
+      if (this.stopping) throw error;
+      this.lastPromotionError = message(error);
+      this.fire('promotion_aborted');
+      this.resumeFollowing();
+      throw error;
     }
+    const promotion = new Promotion(this.promotionHost(), {
+      stores,
+      compression: this.options.compression,
+      writer: this.options.writer,
+      retryMs: this.options.leaderlessRetryMs ?? 200,
+    });
+    this.promotion = promotion;
+    this.promotionTask = promotion.run();
+    let writer: PrimaryWriter;
+    try {
+      writer = await this.promotionTask;
+    } catch (error) {
+      if (this.stateValue === 'syncing' && !this.stopping) this.resumeFollowing();
+      throw error;
+    }
+    this.writer = writer;
+    // The primary keeps its own state machine current by following its own log.
+    if (!this.stopping && this.stateValue === 'primary') this.resumeFollowing();
+    return writer;
+  }
+
+  private throwIfStopping(): void {
+    if (this.stopping) throw new ClosedError('standby (stopped during promotion)');
+  }
+
+  private promotionHost(): PromotionHost {
+    return {
+      fire: (event) => this.fire(event),
+      beginAttempt: () => this.promotionAttempts++,
+      attemptFailed: (error) => (this.lastPromotionError = message(error)),
+      takeover: async (attempt, store, headSeq) => {
+        await this.drainTo(store, headSeq);
+        await this.options.onTakeover?.(attempt);
+      },
+      writerStopped: (error) => this.onWriterStopped(error),
+      claimFenced: (error) => this.onFenced(error),
+    };
+  }
+
+  /** The writer stopped for good: a fence ends the primary role, anything else fails it. */
+  private onWriterStopped(error: OplogError): void {
+    if (this.stopping || this.stateValue === 'stopped') return;
+    if (error instanceof FencedError) this.onFenced(error);
+    else if (error instanceof ClosedError)
+      void this.stop(); // its handle was closed: the role is over
+    else this.fail('writer', error);
+  }
+
+  private onFenced(error: FencedError): void {
+    this.lastError = error.message;
+    this.warnings.maybeWarn('fenced', `standby: fenced by a newer epoch (${error.message}); stopping`, error);
+    this.hub.emit('fenced', { epoch: error.epoch, error });
+    this.fire('fenced');
+    this.haltLoops();
+    this.wakeWaiters();
   }
 
   private defaultStores(): LogStore[] {
@@ -362,6 +379,7 @@ export class Standby {
     if (this.applier.appliedSeq >= headSeq) return;
     for await (const record of store.read(toSeq(this.applier.appliedSeq + 1n))) {
       this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+      if (this.stateValue === 'failed') throw new InvalidStateError('promotion', 'failed');
       if (this.applier.appliedSeq >= headSeq) return;
     }
     if (this.applier.appliedSeq < headSeq)
@@ -369,23 +387,39 @@ export class Standby {
   }
 
   private resumeFollowing(): void {
+    if (this.stopping) return;
     this.suspended = false;
-    this.running = this.followLoop().catch(() => undefined);
+    this.loopAbort = new AbortController();
+    this.running = this.followLoop().catch((error: unknown) => this.fail('follow', error));
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.carry(this.applier.tick(this.nowMs())), this.options.tickMs ?? 50);
+    this.timer = setInterval(() => this.onTick(), this.options.tickMs ?? 50);
+  }
+
+  private onTick(): void {
+    try {
+      this.carry(this.applier.tick(this.nowMs()));
+    } catch (error) {
+      this.fail('tick', error);
+    }
+  }
+
+  /** Stops every background loop at once (without waiting for the follow loop to end). */
+  private haltLoops(): void {
+    this.suspended = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.loopAbort.abort();
+    this.subscription?.close();
+    this.subscription = undefined;
   }
 
   /** Stops every background loop and waits until the follow loop has ended. */
   private async suspend(): Promise<void> {
-    this.suspended = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.subscription?.close();
-    this.subscription = undefined;
+    this.haltLoops();
     await this.running;
   }
 
-  /** Resolves once `seq` is applied (or rejects if the standby stops first). */
+  /** Resolves once `seq` is applied (or rejects if the standby stops or fails first). */
   waitForApplied(seq: bigint): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -402,10 +436,22 @@ export class Standby {
     });
   }
 
+  /**
+   * Stops everything: the follow loop, the timers, a promotion in flight (also one
+   * waiting out a leaderless backoff: no attempt starts after this), and the writer.
+   * Resolves once no loop runs; idempotent.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.promotion?.stop();
     await this.suspend();
+    await this.promotionTask?.catch(() => undefined);
     await this.writer?.close();
-    this.fire('stop');
+    if (this.stateValue !== 'stopped') this.fire('stop');
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     for (const waiter of [...this.appliedWaiters]) waiter();
   }
 
@@ -414,48 +460,103 @@ export class Standby {
    * fetches that seq from the other store and subscribes again from applied + 1. With
    * no good copy anywhere, the seqs stay a gap: fetched again, then skipped or halted on
    * per the skip policy, after which the subscription resumes past them.
+   *
+   * Any other failure reaches the lifecycle: one the source may recover from (a
+   * retryable store error, an unexpected exception, a subscription that ended by
+   * itself) degrades the node and resubscribes from applied + 1 with jittered
+   * exponential backoff, forever; a non-retryable store error (truncated, closed) or a
+   * broken invariant fails it closed.
    */
   private async followLoop(): Promise<void> {
     let delayMs = 50;
     while (!this.suspended) {
-      const subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
-      this.subscription = subscription;
       try {
+        const subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
+        this.subscription = subscription;
         await this.follow(subscription);
-        return;
-      } catch (error) {
-        if (!(error instanceof CorruptStoreError) || this.suspended) throw error;
-        this.corruptRecords++;
-        const head = await this.options.source.head().catch(() => undefined);
-        if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
-        const next = toSeq(this.applier.appliedSeq + 1n);
-        await this.fetch({
-          fromSeq: next,
-          toSeq: this.applier.knownHeadSeq > next ? this.applier.knownHeadSeq : next,
+        if (this.suspended) return;
+        throw new StoreUnavailableError(`${this.options.source.kind} subscription`, {
+          fromSeq: this.applier.appliedSeq + 1n,
         });
-        await new Promise((r) => setTimeout(r, delayMs));
+      } catch (error) {
+        if (this.suspended) return;
+        if (error instanceof CorruptStoreError) {
+          await this.repairCorrupt();
+        } else if (isFatal(error)) {
+          this.fail('follow', error);
+          return;
+        } else {
+          this.degrade(error);
+        }
+        await abortableSleep(delayMs * (0.5 + Math.random() / 2), this.loopAbort.signal);
         delayMs = Math.min(delayMs * 2, 2_000);
       }
     }
   }
 
+  /** The source served a damaged record: fetch from applied + 1 (the other store, if any). */
+  private async repairCorrupt(): Promise<void> {
+    this.corruptRecords++;
+    const head = await this.options.source.head().catch(() => undefined);
+    if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
+    const next = toSeq(this.applier.appliedSeq + 1n);
+    await this.fetch({
+      fromSeq: next,
+      toSeq: this.applier.knownHeadSeq > next ? this.applier.knownHeadSeq : next,
+    });
+  }
+
   private async follow(subscription: Subscription): Promise<void> {
-    try {
-      for await (const event of subscription) {
-        if (event.type === 'visibility') {
-          this.fire(event.visibility === 'visible' ? 'connected' : 'source_lost');
-          if (event.visibility === 'blind')
-            this.maybeWarn(`source ${this.options.source.kind} is not visible: degraded`, event.cause);
+    for await (const event of subscription) {
+      // A closed subscription may still hand over the event it was producing: past
+      // suspend() (a promotion, an install, stop) nothing may move the state.
+      if (this.suspended) return;
+      if (event.type === 'visibility') {
+        if (event.visibility === 'visible') {
+          this.fire('connected');
           continue;
         }
-        const now = this.nowMs();
-        this.carry(this.applier.observeHead(event.record.lastSeq, now));
-        this.carry(this.applier.receive(this.decode(event.record.bytes), now));
+        this.fire('source_lost');
+        this.warnings.maybeWarn(
+          'source-blind',
+          `source ${this.options.source.kind} is not visible: degraded`,
+          event.cause,
+        );
+        continue;
       }
-    } catch (error) {
-      if (error instanceof OplogError && !(error instanceof CorruptStoreError)) this.fire('fatal');
-      throw error;
+      const now = this.nowMs();
+      this.carry(this.applier.observeHead(event.record.lastSeq, now));
+      this.carry(this.applier.receive(this.decode(event.record.bytes), now));
     }
+  }
+
+  /** A failure the source may recover from: degraded (fail closed), retried by the caller. */
+  private degrade(error: unknown): void {
+    this.lastError = message(error);
+    this.fire('source_lost');
+    const outcome = this.stateValue === 'degraded' ? 'degraded' : 'retrying';
+    this.hub.emit('loop-failed', { loop: 'follow', error, outcome });
+    this.warnings.maybeWarn(
+      'loop-failed',
+      `standby follow loop failed (${this.lastError}): ${outcome}, resubscribing`,
+      error,
+    );
+  }
+
+  /** Fails the node closed: the lifecycle says so, every loop stops, waiters are told. */
+  private fail(loop: StandbyLoop, error: unknown): void {
+    if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
+    this.lastError = message(error);
+    this.fire('fatal');
+    this.hub.emit('loop-failed', { loop, error, outcome: 'failed' });
+    this.warnings.maybeWarn(
+      'loop-failed',
+      `standby ${loop} failed (${this.lastError}): failed closed`,
+      error,
+    );
+    this.promotion?.stop();
+    this.haltLoops();
+    this.wakeWaiters();
   }
 
   /** A record that fails verification is dropped: its entries become a gap, fetched again. */
@@ -468,43 +569,70 @@ export class Standby {
     }
   }
 
+  /**
+   * Carries out the applier's output. A state machine that throws leaves it behind the
+   * applier (which has moved on): the node fails closed rather than serve that state.
+   */
   private carry(out: ApplierOutput): void {
-    for (const entry of out.apply) this.options.stateMachine.apply(entry);
+    if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
+    try {
+      for (const entry of out.apply) this.options.stateMachine.apply(entry);
+    } catch (error) {
+      this.fail('apply', error);
+      return;
+    }
     const lastApplied = out.apply.at(-1);
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
+    for (const range of out.skipped) this.reportSkipped(range);
     for (const range of out.fetch) void this.fetch(range);
     // The applier's halt policy holds a gap: the lifecycle says so, and says when it clears.
     if (this.applier.halted && (this.stateValue === 'syncing' || this.stateValue === 'watching'))
       this.fire('gap_halted');
     else if (!this.applier.halted && this.stateValue === 'halted') this.fire('gap_filled');
     if (out.apply.length > 0) {
-      for (const waiter of [...this.appliedWaiters]) waiter();
+      this.wakeWaiters();
       const caughtUp = this.applier.appliedSeq >= this.applier.knownHeadSeq;
       if (caughtUp && this.stateValue === 'syncing') this.fire('caught_up');
       if (!caughtUp && this.stateValue === 'watching') this.fire('fell_behind');
-      this.maybeSnapshot();
+      this.schedule?.maybeSnapshot();
     }
   }
 
-  /** The snapshot policy: due every `everyEntries`, one at a time, never while divergent. */
-  private maybeSnapshot(): void {
-    const policy = this.options.snapshotPolicy;
-    if (policy === undefined || this.snapshotRunning || this.applier.divergent) return;
-    const since = this.snapshotTriedSeq > this.snapshotSeq ? this.snapshotTriedSeq : this.snapshotSeq;
-    if (this.applier.appliedSeq - since < BigInt(policy.everyEntries)) return;
-    if (!['syncing', 'watching', 'primary'].includes(this.stateValue)) return;
-    this.snapshotRunning = true;
-    this.snapshotTriedSeq = this.applier.appliedSeq;
-    this.takeSnapshot(policy.sink)
-      .then(() => policy.sink.prune?.(policy.keep ?? 2))
-      .catch((error: unknown) => this.maybeWarn('snapshot failed', error))
-      .finally(() => (this.snapshotRunning = false));
+  private reportSkipped(range: SeqRange): void {
+    this.hub.emit('range-skipped', { fromSeq: range.fromSeq, toSeq: range.toSeq });
+    this.warnings.maybeWarn(
+      'range-skipped',
+      `standby skipped seqs ${range.fromSeq}..${range.toSeq} (${range.toSeq - range.fromSeq + 1n} entries): divergent`,
+    );
+  }
+
+  private snapshotHost(): SnapshotHost {
+    const applier = () => this.applier;
+    const snapshotSeq = () => this.snapshotSeq;
+    return {
+      get appliedSeq() {
+        return applier().appliedSeq;
+      },
+      get snapshotSeq() {
+        return snapshotSeq();
+      },
+      canSnapshot: () =>
+        !this.applier.divergent && ['syncing', 'watching', 'primary'].includes(this.stateValue),
+      take: (sink) => this.takeSnapshot(sink),
+      taken: (manifest) => this.hub.emit('snapshot-taken', { lastSeq: manifest.lastSeq }),
+      failed: (error) => {
+        this.hub.emit('loop-failed', { loop: 'snapshot', error, outcome: 'retrying' });
+        this.warnings.maybeWarn('snapshot', `snapshot failed (${message(error)}): retried later`, error);
+      },
+    };
   }
 
   /**
    * Reads `range` from the fetch store (else the source) into the applier. When the
    * record covering a seq is damaged in that store, probes further seqs (+1, +2, +4, …)
-   * for the next readable record, so one bad record costs only its own seqs.
+   * for the next readable record, so one bad record costs only its own seqs. Any other
+   * failure leaves the gap to the applier, which asks again after its backoff and in
+   * the end skips or halts on it; it is reported as a `fetch` loop failure meanwhile.
    */
   private async fetch(range: SeqRange): Promise<void> {
     const store = this.options.fetchStore ?? this.options.source;
@@ -518,25 +646,37 @@ export class Standby {
         }
         return;
       } catch (error) {
-        // Unavailable: the applier asks again after its backoff.
-        if (!(error instanceof CorruptStoreError)) return;
+        if (error instanceof InvariantViolation) return this.fail('fetch', error);
+        if (!(error instanceof CorruptStoreError)) {
+          this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying' });
+          return;
+        }
         from = range.fromSeq + step;
       }
     }
   }
 
-  private maybeWarn(message: string, cause?: unknown): void {
-    const now = this.nowMs();
-    if (now - this.lastWarningAtMs < (this.options.warningIntervalMs ?? 10_000)) return;
-    this.lastWarningAtMs = now;
-    this.options.warn?.(message, cause);
-  }
-
+  /** Moves the lifecycle; a rejected event is logged and published, never dropped silently. */
   private fire(event: StandbyEvent): void {
     const result = transition(this.stateValue, event);
-    if (!result.ok) return;
+    if (!result.ok) {
+      this.hub.emit('transition-rejected', { state: this.stateValue, event, reason: result.reason });
+      this.warnings.maybeWarn('transition-rejected', `standby lifecycle: ${result.reason}`);
+      return;
+    }
     const from = this.stateValue;
     this.stateValue = result.to;
-    if (from !== result.to) this.options.onState?.(from, result.to, event);
+    if (from === result.to) return;
+    this.options.onState?.(from, result.to, event);
+    this.hub.emit('state-changed', { from, to: result.to, event });
   }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Errors that resubscribing cannot fix: our bugs, and store refusals marked final. */
+function isFatal(error: unknown): boolean {
+  return error instanceof InvariantViolation || (error instanceof OplogError && !error.retryable);
 }

@@ -2,10 +2,12 @@
  * Golden scenarios for the standby state machine: each
  * test/core/scenarios/standby/*.scenario is a script of shell events and promotion
  * checks; its .trace is the state after each line (or the rejection). Also checks that
- * docs/standby-state-machine.md embeds the diagram rendered from the table. Rewrite
- * both on purpose with OPLOG_UPDATE_GOLDEN=1 and review the diff.
+ * docs/standby-state-machine.md embeds the diagram rendered from the table. A missing
+ * trace fails (as the applier's does) instead of being written from today's behaviour.
+ * Rewrite both on purpose with OPLOG_UPDATE_GOLDEN=1 and review the diff.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderStandbyDiagram } from '../../src/core/standby-diagram.js';
@@ -16,6 +18,7 @@ import {
   type StandbyEvent,
   type StandbyState,
 } from '../../src/core/standby-state.js';
+import { goldenText } from '../helpers/golden.js';
 
 const dir = join(import.meta.dirname, 'scenarios/standby');
 const docPath = join(import.meta.dirname, '../../docs/standby-state-machine.md');
@@ -66,10 +69,20 @@ describe('standby state machine golden scenarios', () => {
     it(file, () => {
       const trace = runStandbyScenario(readFileSync(join(dir, file), 'utf8'));
       const tracePath = join(dir, file.replace(/\.scenario$/, '.trace'));
-      if (update || !existsSync(tracePath)) writeFileSync(tracePath, trace);
-      expect(trace).toBe(readFileSync(tracePath, 'utf8'));
+      expect(trace).toBe(goldenText(tracePath, trace, update));
     });
   }
+
+  it('refuses a scenario whose trace is missing, and writes nothing', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'oplog-golden-'));
+    try {
+      const tracePath = join(scratch, 'new.trace');
+      expect(() => goldenText(tracePath, 'started  => connecting', false)).toThrow(/new\.trace missing/);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('docs/standby-state-machine.md', () => {

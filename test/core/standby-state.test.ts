@@ -1,16 +1,26 @@
 /**
  * Proves the standby transition table has no trap states: every (state, event) pair is
- * either a listed transition or an explicit rejection, and from every state some
- * sequence of shell events reaches `watching` or `stopped`. Also pins the promotion
- * preconditions, including what `force` may and may not override.
+ * either a listed transition or an explicit rejection; every non-terminal state (but
+ * the two that wait for an operator on purpose) has an exit besides stop/fatal that a
+ * background loop fires, and src/standby fires every event (a source scan: a `fenced`
+ * that nothing fired once left a fenced primary reporting `primary`). Also pins which
+ * states serve fresh reads and the promotion preconditions, including what `force`
+ * may and may not override.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  EVENT_DRIVERS,
+  OPERATOR_WAIT_STATES,
   STANDBY_EVENTS,
   STANDBY_STATES,
   STANDBY_TRANSITIONS,
+  TERMINAL_STATES,
   promotionCheck,
+  readsAreFresh,
   transition,
+  type StandbyEvent,
   type StandbyState,
 } from '../../src/core/standby-state.js';
 
@@ -32,21 +42,41 @@ describe('standby state machine', () => {
     expect(accepted).toBeGreaterThan(30);
   });
 
-  it('has no trap states: every state reaches watching or stopped', () => {
-    for (const start of STANDBY_STATES) {
-      const seen = new Set<StandbyState>([start]);
-      const frontier: StandbyState[] = [start];
-      while (frontier.length > 0) {
-        const state = frontier.pop()!;
-        for (const to of Object.values(STANDBY_TRANSITIONS[state])) {
-          if (seen.has(to)) continue;
-          seen.add(to);
-          frontier.push(to);
-        }
-      }
-      expect(seen.has('watching') || seen.has('stopped'), `trap from ${start}`).toBe(true);
+  it('has no trap states: every non-terminal state has an exit other than stop/fatal that a loop drives', () => {
+    // `stop` and `fatal` leave every state, so reachability alone proves nothing; an
+    // exit counts only if it goes elsewhere and something the standby runs fires it.
+    for (const state of STANDBY_STATES) {
+      if (TERMINAL_STATES.includes(state)) continue;
+      const exits = (Object.entries(STANDBY_TRANSITIONS[state]) as [StandbyEvent, StandbyState][]).filter(
+        ([event, to]) => to !== state && event !== 'stop' && event !== 'fatal',
+      );
+      const byLoop = exits.filter(([event]) => EVENT_DRIVERS[event].some((d) => d.kind === 'loop'));
+      if (OPERATOR_WAIT_STATES.includes(state)) continue;
+      expect(
+        byLoop.map(([event]) => event),
+        `no loop leaves ${state}`,
+      ).not.toEqual([]);
     }
+    // Waiting for an operator is a short, explicit list, and each one still has a way out.
+    expect(OPERATOR_WAIT_STATES).toEqual(['starting', 'failed']);
+    expect(Object.keys(STANDBY_TRANSITIONS.starting)).toContain('started');
+    expect(STANDBY_TRANSITIONS.failed.stop).toBe('stopped');
     expect(Object.keys(STANDBY_TRANSITIONS.stopped)).toEqual([]);
+  });
+
+  it('the shell really fires every event the table expects it to', () => {
+    const dir = join(import.meta.dirname, '../../src/standby');
+    const source = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+    const fired = new Set([...source.matchAll(/fire\('([a-z_]+)'\)/g)].map((m) => m[1]));
+    for (const event of STANDBY_EVENTS) expect(fired.has(event), `nothing fires ${event}`).toBe(true);
+  });
+
+  it('serves reads as fresh only while following a visible source or writing', () => {
+    const fresh = STANDBY_STATES.filter(readsAreFresh);
+    expect(fresh).toEqual(['syncing', 'watching', 'primary']);
   });
 
   it('degraded is left by connected and never gives up reconnecting', () => {

@@ -1,8 +1,8 @@
 /**
  * Wraps a real LogStore to inject faults from the outside: `down` makes every call
- * fail as unavailable (a network cut), and `hide` makes reads and subscriptions skip
- * the records starting at the given seqs (a record deleted from the store). Everything
- * else goes to the real adapter.
+ * fail as unavailable (a network cut), `fenceDown` only fence(), and `hide` makes
+ * reads and subscriptions skip the records starting at the given seqs (a record
+ * deleted from the store). Everything else goes to the real adapter.
  */
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
@@ -13,6 +13,8 @@ import { Doorbell, tailSubscription } from '../../src/stores/tail-subscription.j
 export class FlakyStore implements LogStore {
   readonly kind: string;
   down = false;
+  /** Only fence() fails as unavailable (a link that drops in the middle of a promotion). */
+  fenceDown = false;
   readonly hide = new Set<bigint>();
   /** Rung by appends through this wrapper; otherwise a 10 ms poll. */
   private readonly doorbell = new Doorbell(10);
@@ -56,6 +58,8 @@ export class FlakyStore implements LogStore {
 
   async fence(epoch: Epoch): Promise<void> {
     this.check('fence');
+    if (this.fenceDown)
+      throw new StoreUnavailableError(`${this.kind} fence`, {}, { cause: new Error('link down') });
     return this.inner.fence(epoch);
   }
 

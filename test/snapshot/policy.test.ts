@@ -1,19 +1,25 @@
 /**
  * The standby's own snapshots and the retention they allow: a snapshot every N applied
- * entries (each one exactly the log's state at its seq), the newest `keep` kept; the
- * log truncated to the newest snapshot still rebuilds a fresh node, while a replay
- * without the snapshot is refused with a typed error.
+ * entries (each one exactly the log's state at its seq), the newest `keep` kept; a
+ * snapshot that falls due while the previous one is still being written is taken when
+ * that one ends, not forgotten until the next apply; the log truncated to the newest
+ * snapshot still rebuilds a fresh node, while a replay without the snapshot is refused
+ * with a typed error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, TruncatedError } from '../../src/core/errors.js';
-import type { Op } from '../../src/core/types.js';
+import type { Op, Seq } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { replay } from '../../src/snapshot/replay.js';
 import { truncateToSnapshot } from '../../src/snapshot/retention.js';
-import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
+import {
+  FileSnapshotStore,
+  type SnapshotInput,
+  type SnapshotManifest,
+} from '../../src/snapshot/snapshot-store.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby } from '../../src/standby/standby.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
@@ -41,17 +47,18 @@ describe('snapshot policy and retention', () => {
       tickMs: 5,
       snapshotPolicy: { sink: snapshots, everyEntries: 100, keep: 2 },
     });
+    // Taken and pruned: once the policy has one past 400 with 500 applied, no other is due.
+    const taken: Seq[] = [];
+    standby.events.on('snapshot-taken', ({ lastSeq }) => taken.push(lastSeq));
     standby.start();
     for (let i = 0; i < 500; i += 20) {
       await primary.appendMany(Array.from({ length: 20 }, (_, j) => op(i + j)));
       await standby.waitForApplied(BigInt(i + 20));
       await until(async () => standby.status.snapshotSeq >= BigInt(i + 20) - 100n, 'snapshot keeps up');
     }
-    await until(
-      async () => (await snapshots.list()).length === 2 && standby.status.snapshotSeq >= 400n,
-      'kept 2',
-    );
+    await until(() => (taken.at(-1) ?? 0n) > 400n, 'the policy done (a snapshot past 400, pruned)');
     const kept = await snapshots.list();
+    expect(kept.map((m) => m.lastSeq)).toEqual(taken.slice(-2));
     expect(kept[1]!.lastSeq - kept[0]!.lastSeq).toBeGreaterThanOrEqual(100n);
     for (const manifest of kept) {
       // Each snapshot is exactly the log's state at its seq.
@@ -80,6 +87,39 @@ describe('snapshot policy and retention', () => {
     await standby.waitForApplied(502n);
     expect(fresh.read((sm) => sm.hash()).value).toBe(standby.read((sm) => sm.hash()).value);
     await fresh.stop();
+    await standby.stop();
+    await primary.close();
+  });
+
+  it('takes a snapshot that fell due while the previous one was being written, with no further apply', async () => {
+    const store = new MemoryLogStore();
+    const primary = await PrimaryWriter.start({ stores: [store], compression });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const saved: bigint[] = [];
+    const sink = {
+      save: async (input: SnapshotInput): Promise<SnapshotManifest> => {
+        if (saved.length === 0) await gate; // the first write is slow
+        saved.push(input.lastSeq);
+        return { lastSeq: input.lastSeq } as SnapshotManifest;
+      },
+    };
+    const standby = new Standby({
+      source: store,
+      stateMachine: new KvStateMachine(),
+      compression,
+      tickMs: 5,
+      snapshotPolicy: { sink, everyEntries: 10 },
+    });
+    standby.start();
+    await primary.appendMany(Array.from({ length: 10 }, (_, i) => op(i)));
+    await standby.waitForApplied(10n);
+    // Due again (20 − 10 ≥ 10) while the first is still being written; then the log is idle.
+    await primary.appendMany(Array.from({ length: 10 }, (_, i) => op(10 + i)));
+    await standby.waitForApplied(20n);
+    release();
+    await until(() => standby.status.snapshotSeq === 20n, 'the due snapshot at 20');
+    expect(saved).toEqual([10n, 20n]);
     await standby.stop();
     await primary.close();
   });

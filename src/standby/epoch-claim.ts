@@ -1,0 +1,96 @@
+/**
+ * One promotion's epoch, kept across its leaderless retries.
+ *
+ * PrimaryWriter.start() fences every store at max(current epochs) + 1. A promotion that
+ * fails after fencing is retried (DESIGN.md "Promotion"), and a plain retry would fence
+ * yet another epoch each time: a store that stays unreachable for an hour would burn an
+ * epoch every few seconds, and each one fences nothing new (no other writer exists
+ * between our own attempts). Raft bumps its term per *election*, not per retry of one
+ * candidacy; likewise here one promote() claims one epoch and every retry reuses it.
+ *
+ * The claim is carried by wrapping the stores the writer is given:
+ * - once any store accepted our fence, `epoch` is claimed (a partial fence already
+ *   stopped the old writer, since it needs every store: that is "after the fence");
+ * - on a retry, `currentEpoch()` reports one below the claim, so the writer picks the
+ *   claim again, and `fence(claim)` is a no-op on a store already at the claim (a store
+ *   the last attempt did not reach is fenced for real);
+ * - a store whose epoch is above the claim means another node fenced a newer epoch:
+ *   `currentEpoch()` throws FencedError and the promotion is lost. Fencing over it
+ *   would start an epoch war between two candidates that never ends.
+ *
+ * Safety still rests on the stores: if a newer epoch appears between the check and an
+ * append, the append is refused with FencedError like any fenced writer's.
+ */
+import { FencedError } from '../core/errors.js';
+import type { BatchRecord } from '../core/record-codec.js';
+import { epoch as toEpoch, type Epoch, type Head, type Seq } from '../core/types.js';
+import type { LogStore, Subscription } from '../stores/log-store.js';
+
+export class EpochClaim {
+  private claimed: Epoch | undefined;
+  /** The stores to give the writer: the originals, wrapped. */
+  readonly stores: readonly LogStore[];
+
+  constructor(stores: readonly LogStore[]) {
+    this.stores = stores.map((store) => new ClaimingStore(store, this));
+  }
+
+  /** The epoch this promotion fenced on at least one store (undefined: none yet). */
+  get epoch(): Epoch | undefined {
+    return this.claimed;
+  }
+
+  /** @internal */
+  noteFenced(epoch: Epoch): void {
+    if (this.claimed === undefined || epoch > this.claimed) this.claimed = epoch;
+  }
+}
+
+class ClaimingStore implements LogStore {
+  readonly kind: string;
+
+  constructor(
+    private readonly inner: LogStore,
+    private readonly claim: EpochClaim,
+  ) {
+    this.kind = inner.kind;
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    const current = await this.inner.currentEpoch();
+    const mine = this.claim.epoch;
+    if (mine === undefined) return current;
+    if (current > mine) throw new FencedError(mine, current);
+    return toEpoch(mine - 1n);
+  }
+
+  async fence(epoch: Epoch): Promise<void> {
+    if (epoch === this.claim.epoch && (await this.inner.currentEpoch()) === epoch) return;
+    await this.inner.fence(epoch);
+    this.claim.noteFenced(epoch);
+  }
+
+  append(record: BatchRecord, epoch: Epoch): Promise<void> {
+    return this.inner.append(record, epoch);
+  }
+
+  read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord> {
+    return this.inner.read(fromSeq, limitRecords);
+  }
+
+  head(): Promise<Head> {
+    return this.inner.head();
+  }
+
+  subscribe(fromSeq: Seq): Subscription {
+    return this.inner.subscribe(fromSeq);
+  }
+
+  truncateBefore(seq: Seq): Promise<void> {
+    return this.inner.truncateBefore(seq);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
