@@ -7,7 +7,7 @@
  * (`fenced` event, state `stopped`) instead of `primary` for ever.
  */
 import { describe, expect, it } from 'vitest';
-import { ClosedError, FencedError } from '../../src/core/errors.js';
+import { ClosedError, FencedError, UnknownOutcomeError } from '../../src/core/errors.js';
 import type { StandbyState } from '../../src/core/standby-state.js';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
@@ -84,8 +84,10 @@ describe('promotion failures', () => {
     other.fenceDown = true;
     const promoting = standby.promote();
     await until(() => standby.status.state === 'leaderless', 'leaderless');
-    // The old writer needs every store: fenced by one, it can no longer write.
-    await expect(primary.append(op(99))).rejects.toBeInstanceOf(FencedError);
+    // The old writer needs every store: fenced by one, it can no longer write. The store
+    // not yet fenced took its record, so the op is unknown, not failed (reconcile keeps it).
+    await expect(primary.append(op(99))).rejects.toBeInstanceOf(UnknownOutcomeError);
+    expect(primary.state).toBe('stopped');
     expect(await store.currentEpoch()).toBe(2n);
     expect(await other.currentEpoch()).toBe(1n);
     other.fenceDown = false;
