@@ -35,6 +35,13 @@ export {
   type StandbyOptions,
   type StandbyStatus,
 } from './standby/standby.js';
+export type {
+  StandbyEventMap,
+  StandbyEventName,
+  StandbyEvents,
+  StandbyListener,
+  StandbyLoop,
+} from './standby/standby-events.js';
 export {
   LeaderElection,
   AutoFailover,
