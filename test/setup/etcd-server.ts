@@ -1,12 +1,14 @@
 /**
  * Starts a real etcd as a child process on 127.0.0.1 (free ports, its own data dir),
  * for the global test setup and for fault tests that kill -9 and restart it on the
- * same data dir. Needs an `etcd` binary (scripts/etcd.sh install).
+ * same data dir. Needs an `etcd` binary, which start() installs when it is missing
+ * (test/setup/provisioning.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
 /** Raft timing for a single local etcd (see launch()); docker-compose.yml and scripts/etcd.sh match. */
@@ -33,11 +35,16 @@ export class EtcdServer extends ServerProcess {
     return `127.0.0.1:${this.clientPort}`;
   }
 
-  /** Starts on a new temp dir; stop() removes it. */
+  /** Provisions the binary if missing, then starts on a new temp dir; stop() removes it. */
   static async start(): Promise<EtcdServer> {
-    const binary = findEtcd();
-    if (binary === undefined)
-      throw new Error('no etcd binary: run scripts/etcd.sh install (or apt-get install etcd-server)');
+    const binary = provision({
+      what: 'an etcd binary',
+      find: findEtcd,
+      script: 'etcd.sh',
+      verb: 'install',
+      install:
+        'install etcd (Debian/Ubuntu: apt-get install etcd-server; or a release from https://github.com/etcd-io/etcd/releases)',
+    });
     const ports = { client: await freePort(), peer: await freePort() };
     const server = new EtcdServer(
       binary,

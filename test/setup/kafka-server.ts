@@ -1,15 +1,17 @@
 /**
  * Starts a real Apache Kafka broker (3.9, KRaft, one node acting as broker and
  * controller) as a JVM child process on 127.0.0.1, from the jars that
- * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central). Used by the global
- * test setup, by fault tests that kill -9 and restart it on the same log dir, and by
- * the benches.
+ * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central; start() fetches
+ * them when they are missing, see test/setup/provisioning.ts). Used by the global test
+ * setup, by fault tests that kill -9 and restart it on the same log dir, and by the
+ * benches.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
 export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
@@ -33,10 +35,15 @@ export class KafkaServer extends ServerProcess {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Formats and starts a broker on a new temp dir; stop() removes it. */
+  /** Fetches the jars if missing, then formats and starts a broker on a new temp dir; stop() removes it. */
   static async start(): Promise<KafkaServer> {
-    if (!kafkaJarsPresent())
-      throw new Error(`no Kafka jars in ${KAFKA_LIBS}: run scripts/kafka.sh fetch (needs Maven and Java 17)`);
+    provision({
+      what: `the Kafka jars in ${KAFKA_LIBS}`,
+      find: () => (kafkaJarsPresent() ? KAFKA_LIBS : undefined),
+      script: 'kafka.sh',
+      verb: 'fetch',
+      install: 'install Maven and Java 17 (Debian/Ubuntu: apt-get install maven openjdk-17-jre-headless)',
+    });
     const ports = { broker: await freePort(), controller: await freePort() };
     const server = new KafkaServer(
       mkdtempSync(join(tmpdir(), 'oplog-kafka-')),
