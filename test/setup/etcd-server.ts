@@ -1,12 +1,14 @@
 /**
  * Starts a real etcd as a child process on 127.0.0.1 (free ports, its own data dir),
  * for the global test setup and for fault tests that kill -9 and restart it on the
- * same data dir. Needs an `etcd` binary (scripts/etcd.sh install).
+ * same data dir. Needs an `etcd` binary, which start() installs when it is missing
+ * (test/setup/provisioning.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
 /** Raft timing for a single local etcd (see launch()); docker-compose.yml and scripts/etcd.sh match. */
@@ -22,29 +24,35 @@ export function findEtcd(): string | undefined {
 export class EtcdServer extends ServerProcess {
   private constructor(
     private readonly binary: string,
-    readonly dataDir: string,
+    dir: string,
     readonly clientPort: number,
     private readonly peerPort: number,
   ) {
-    super();
+    super(dir);
   }
 
   get endpoint(): string {
     return `127.0.0.1:${this.clientPort}`;
   }
 
+  /** Provisions the binary if missing, then starts on a new temp dir; stop() removes it. */
   static async start(): Promise<EtcdServer> {
-    const binary = findEtcd();
-    if (binary === undefined)
-      throw new Error('no etcd binary: run scripts/etcd.sh install (or apt-get install etcd-server)');
+    const binary = provision({
+      what: 'an etcd binary',
+      find: findEtcd,
+      script: 'etcd.sh',
+      verb: 'install',
+      install:
+        'install etcd (Debian/Ubuntu: apt-get install etcd-server; or a release from https://github.com/etcd-io/etcd/releases)',
+    });
+    const ports = { client: await freePort(), peer: await freePort() };
     const server = new EtcdServer(
       binary,
       mkdtempSync(join(tmpdir(), 'oplog-etcd-')),
-      await freePort(),
-      await freePort(),
+      ports.client,
+      ports.peer,
     );
-    await server.launch();
-    return server;
+    return server.startOrRemove(() => server.launch());
   }
 
   /** Starts (again) on the same ports and data dir, and waits until it is healthy. */
@@ -54,7 +62,7 @@ export class EtcdServer extends ServerProcess {
       this.binary,
       [
         `--name=${name}`,
-        `--data-dir=${join(this.dataDir, 'data')}`,
+        `--data-dir=${join(this.dir, 'data')}`,
         `--listen-client-urls=http://127.0.0.1:${this.clientPort}`,
         `--advertise-client-urls=http://127.0.0.1:${this.clientPort}`,
         `--listen-peer-urls=http://127.0.0.1:${this.peerPort}`,
@@ -66,12 +74,11 @@ export class EtcdServer extends ServerProcess {
         // with the defaults a 1 s lease would be granted as 2 s.
         ...ETCD_TIMING_FLAGS,
       ],
-      join(this.dataDir, 'etcd.log'),
+      join(this.dir, 'etcd.log'),
     );
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`etcd exited with ${child.exitCode}; see ${this.dataDir}/etcd.log`);
+      if (child.exitCode !== null) throw this.failure(`etcd exited with ${child.exitCode}`);
       const healthy = await fetch(`http://${this.endpoint}/health`)
         .then(async (r) => (await r.json()) as { health?: string })
         .then((body) => body.health === 'true')
@@ -79,6 +86,6 @@ export class EtcdServer extends ServerProcess {
       if (healthy) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`etcd did not become healthy within 30 s; see ${this.dataDir}/etcd.log`);
+    throw this.failure('etcd did not become healthy within 30 s');
   }
 }

@@ -8,22 +8,8 @@
  * - The same for Kafka with `OPLOG_TEST_KAFKA` and `OPLOG_SKIP_KAFKA`.
  */
 import type { TestProject } from 'vitest/node';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { EtcdServer, findEtcd } from './etcd-server.js';
-import { KafkaServer, kafkaJarsPresent } from './kafka-server.js';
-
-/**
- * On a fresh machine `npm test` provisions what it can, so the README's command works
- * as typed: Debian's etcd-server (needs root) and the Kafka jars (needs Maven).
- * Failure here is not fatal: the server then counts as missing, with the reason.
- */
-function provision(script: string, verb: string): void {
-  const result = spawnSync('bash', [join(import.meta.dirname, '../../scripts', script), verb], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) console.warn(`scripts/${script} ${verb} failed (exit ${result.status})`);
-}
+import { EtcdServer } from './etcd-server.js';
+import { KafkaServer } from './kafka-server.js';
 
 export type ServerAvailability =
   | { readonly kind: 'ready'; readonly endpoint: string }
@@ -44,23 +30,12 @@ function loud(message: string): void {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: (() => Promise<void>)[] = [];
+  // On a fresh machine start() provisions what it can (test/setup/provisioning.ts), so
+  // the README's command works as typed; when it cannot, the server counts as missing
+  // and its tests fail with what to install.
   const servers = [
-    {
-      name: 'etcd',
-      env: 'ETCD',
-      start: () => {
-        if (findEtcd() === undefined) provision('etcd.sh', 'install');
-        return EtcdServer.start();
-      },
-    },
-    {
-      name: 'kafka',
-      env: 'KAFKA',
-      start: () => {
-        if (!kafkaJarsPresent()) provision('kafka.sh', 'fetch');
-        return KafkaServer.start();
-      },
-    },
+    { name: 'etcd', env: 'ETCD', start: () => EtcdServer.start() },
+    { name: 'kafka', env: 'KAFKA', start: () => KafkaServer.start() },
   ] as const;
   // Both start at once: a broker takes a few seconds.
   await Promise.all(

@@ -1,15 +1,17 @@
 /**
  * Starts a real Apache Kafka broker (3.9, KRaft, one node acting as broker and
  * controller) as a JVM child process on 127.0.0.1, from the jars that
- * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central). Used by the global
- * test setup, by fault tests that kill -9 and restart it on the same log dir, and by
- * the Kafka bench.
+ * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central; start() fetches
+ * them when they are missing, see test/setup/provisioning.ts). Used by the global test
+ * setup, by fault tests that kill -9 and restart it on the same log dir, and by the
+ * benches.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
 export const KAFKA_LIBS = resolve(import.meta.dirname, '../../.cache/kafka/libs');
@@ -22,23 +24,42 @@ export function kafkaJarsPresent(): boolean {
 
 export class KafkaServer extends ServerProcess {
   private constructor(
-    readonly dir: string,
+    dir: string,
     readonly port: number,
+    private readonly controllerPort: number,
   ) {
-    super();
+    super(dir);
   }
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Fetches the jars if missing, then formats and starts a broker on a new temp dir; stop() removes it. */
   static async start(): Promise<KafkaServer> {
-    if (!kafkaJarsPresent())
-      throw new Error(`no Kafka jars in ${KAFKA_LIBS}: run scripts/kafka.sh fetch (needs Maven and Java 17)`);
-    const dir = mkdtempSync(join(tmpdir(), 'oplog-kafka-'));
-    const port = await freePort();
-    const controllerPort = await freePort();
-    writeFileSync(join(dir, 'server.properties'), serverProperties(dir, port, controllerPort));
+    provision({
+      what: `the Kafka jars in ${KAFKA_LIBS}`,
+      find: () => (kafkaJarsPresent() ? KAFKA_LIBS : undefined),
+      script: 'kafka.sh',
+      verb: 'fetch',
+      install: 'install Maven and Java 17 (Debian/Ubuntu: apt-get install maven openjdk-17-jre-headless)',
+    });
+    const ports = { broker: await freePort(), controller: await freePort() };
+    const server = new KafkaServer(
+      mkdtempSync(join(tmpdir(), 'oplog-kafka-')),
+      ports.broker,
+      ports.controller,
+    );
+    return server.startOrRemove(async () => {
+      server.format();
+      await server.launch();
+    });
+  }
+
+  /** Writes the broker's config and formats its log dir (KRaft needs a cluster id first). */
+  private format(): void {
+    const dir = this.dir;
+    writeFileSync(join(dir, 'server.properties'), serverProperties(dir, this.port, this.controllerPort));
     writeFileSync(
       join(dir, 'log4j.properties'),
       [
@@ -63,11 +84,15 @@ export class KafkaServer extends ServerProcess {
       ],
       { encoding: 'utf8' },
     );
+    if (format.error !== undefined)
+      throw new Error(`kafka storage format: cannot run java (install Java 17): ${format.error.message}`);
     if (format.status !== 0)
       throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
-    const server = new KafkaServer(dir, port);
-    await server.launch();
-    return server;
+  }
+
+  /** log4j's file (the broker's own errors) and the JVM's output (startup failures). */
+  private logs(): string[] {
+    return [join(this.dir, 'server.log'), join(this.dir, 'stdout.log')];
   }
 
   /** Starts (again) on the same ports and log dir; resolves once the port accepts connections. */
@@ -79,12 +104,11 @@ export class KafkaServer extends ServerProcess {
     );
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`kafka exited with ${child.exitCode}; see ${this.dir}/server.log`);
+      if (child.exitCode !== null) throw this.failure(`kafka exited with ${child.exitCode}`, this.logs());
       if (await accepts(this.port)) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`kafka did not listen within 60 s; see ${this.dir}/server.log`);
+    throw this.failure('kafka did not listen within 60 s', this.logs());
   }
 }
 
