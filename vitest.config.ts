@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const INTEGRATION = [
   'test/cli/verify-inspect.test.ts',
+  'test/primary/replaced-writer.test.ts',
   'test/roles/**/*.test.ts',
   'test/snapshot/replay.test.ts',
   'test/standby/auto-failover.test.ts',
