@@ -4,7 +4,8 @@
  * CorruptStoreError naming file, offset, seq and check, in writer and reader mode, and
  * nothing is cut; bytes past the mark (what a crash leaves after a write whose mark
  * never landed) are a torn tail, cut by a writer with a warning naming the byte range
- * and seqs and reported in `store.recovery`, and left in place by a reader. A torn mark
+ * and seqs, reported in `store.recovery` and recorded in the cut log (so a reader opened
+ * later still sees it), and left in place by a reader. A torn mark
  * slot falls back to the other; two damaged slots are corruption. A log with no mark
  * (written before marks) opens by the old rule and gets one. Rollover and retention
  * keep the mark in the last segment.
@@ -128,6 +129,15 @@ describe('file store: damage at or below the recovery point', () => {
     expect(await store.head()).toEqual({ lastSeq: 9n, epoch: 1n });
     await store.append(makeRecord(10n, 1), epoch(1n));
     await store.close();
+    // The older slot torn, the newest intact and current: the open still rewrites the torn one.
+    const older = readFileSync(markPath);
+    older[(older.readBigUInt64BE(8) > older.readBigUInt64BE(4096 + 8) ? 4096 : 0) + 20]! ^= 0xff;
+    writeFileSync(markPath, older);
+    for (const tornSlot of [true, false]) {
+      const reopened = await FileLogStore.open(options);
+      expect(reopened.recovery.recoveryPointTornSlot).toBe(tornSlot);
+      await reopened.close();
+    }
     const both = readFileSync(markPath);
     both[20]! ^= 0xff;
     both[4096 + 20]! ^= 0xff;
@@ -168,6 +178,14 @@ describe('file store: a torn tail past the recovery point', () => {
     await store.append(makeRecord(13n, 2), epoch(1n));
     expect((await collect(store.read(seq(1n)))).map((r) => r.firstSeq)).toEqual([1n, 4n, 7n, 10n, 13n]);
     await store.close();
+    // The cut is on record: a reader opened later (`oplog verify`) still sees it.
+    const reader = await FileLogStore.open({ ...options, mode: 'reader' });
+    expect(reader.recovery.tornTail).toBeUndefined();
+    expect(reader.recovery.cuts).toEqual([
+      expect.objectContaining({ fromSeq: 13n, toSeq: 15n, check: 'incomplete', recoveryPointSeq: 12n }),
+    ]);
+    expect(reader.recovery.cuts[0]!.ranges).toEqual([{ path, fromOffset: from, toOffset: to }]);
+    await reader.close();
     // The mark moved past the new record: damage there is now refused.
     flipByte(path!, statSync(path!).size - 2);
     expect(await openError(options)).toMatchObject({ seq: 13n, check: 'body-checksum' });

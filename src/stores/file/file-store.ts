@@ -46,7 +46,13 @@ import {
   type RecoveryPoint,
 } from './recovery-point.js';
 import { scanSegment } from './segment-scan.js';
-import { CLEAN_REPORT, describeTornTail, type FileRecoveryReport } from './recovery-report.js';
+import {
+  CLEAN_REPORT,
+  describeTornTail,
+  readCuts,
+  recordCut,
+  type FileRecoveryReport,
+} from './recovery-report.js';
 import { indexOffset, SegmentSet } from './segment-set.js';
 
 export interface FileStoreOptions {
@@ -71,7 +77,7 @@ export interface FileStoreOptions {
   readonly warn?: (message: string) => void;
 }
 
-export { describeTornTail, type FileRecoveryReport } from './recovery-report.js';
+export { describeTornTail, type CutRecord, type FileRecoveryReport } from './recovery-report.js';
 export type { RecoveryPoint } from './recovery-point.js';
 export type { ByteRange, TornTail } from './segment-set.js';
 export type { RecordCheck } from './segment-scan.js';
@@ -111,6 +117,9 @@ export class FileLogStore implements LogStore {
   private readonly segmentDir: string;
   private readonly epochPath: string;
   private readonly markPath: string;
+  private readonly cutsPath: string;
+  /** The mark a writer's open read; the cut log records it with each cut. */
+  private openedMark: RecoveryPoint | undefined;
   private readonly warn: (message: string) => void;
 
   private constructor(
@@ -123,7 +132,10 @@ export class FileLogStore implements LogStore {
     this.indexIntervalBytes = options.indexIntervalBytes ?? 1024 * 1024;
     this.doorbell = new Doorbell(options.pollIntervalMs ?? 100, () => this.closed);
     this.segmentDir = join(dir, 'segments');
-    this.segments = new SegmentSet(this.segmentDir, this.indexIntervalBytes);
+    this.cutsPath = join(dir, 'cuts.log');
+    this.segments = new SegmentSet(this.segmentDir, this.indexIntervalBytes, (tail) =>
+      recordCut(this.cutsPath, tail, this.openedMark),
+    );
     this.epochPath = join(dir, 'epoch');
     this.markPath = join(dir, 'recovery-point');
     this.warn = options.warn ?? ((message) => console.warn(message));
@@ -414,8 +426,10 @@ export class FileLogStore implements LogStore {
   private async recover(markMode: 'per-group' | 'off'): Promise<void> {
     const loaded = await readRecoveryPoint(this.markPath);
     const mark = loaded?.point;
+    this.openedMark = mark;
     const tornTail = await this.segments.refresh('writer', mark);
-    this.report = { recoveryPoint: mark, recoveryPointTornSlot: loaded?.tornSlot ?? false, tornTail };
+    const cuts = await readCuts(this.cutsPath);
+    this.report = { recoveryPoint: mark, recoveryPointTornSlot: loaded?.tornSlot ?? false, tornTail, cuts };
     this.noteHead();
     if (tornTail !== undefined) this.warn(`file store ${this.dir}: ${describeTornTail(tornTail, mark)}`);
     const last = this.segments.last();
@@ -438,7 +452,8 @@ export class FileLogStore implements LogStore {
       if (mark === undefined || segment.firstSeq >= mark.segmentFirstSeq) await datasyncFile(segment.path);
     const point = this.syncedPoint();
     this.markFile = await RecoveryPointFile.open(this.markPath, loaded, point);
-    if (loaded !== undefined && !samePoint(loaded.point, point)) await this.markFile.write(point);
+    if (loaded !== undefined && (loaded.tornSlot || !samePoint(loaded.point, point)))
+      await this.markFile.write(point);
   }
 
   /**
@@ -448,10 +463,13 @@ export class FileLogStore implements LogStore {
   private async refresh(): Promise<void> {
     const loaded = await readRecoveryPoint(this.markPath);
     const tornTail = await this.segments.refresh('reader', loaded?.point);
+    // Read once: cuts happen only at a writer's open, which an already open reader outlives.
+    const cuts = this.report === CLEAN_REPORT ? await readCuts(this.cutsPath) : this.report.cuts;
     this.report = {
       recoveryPoint: loaded?.point,
       recoveryPointTornSlot: loaded?.tornSlot ?? false,
       tornTail,
+      cuts,
     };
     this.noteHead();
   }

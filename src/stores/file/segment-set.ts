@@ -70,9 +70,14 @@ const SEGMENT_NAME = /^(\d{20})\.seg$/;
 export class SegmentSet {
   private readonly segments: Segment[] = [];
 
+  /**
+   * @param beforeCut runs before a writer cuts a torn tail, with what it is about to
+   *   cut (the store records it durably there, so a later `verify` still sees the cut).
+   */
   constructor(
     readonly dir: string,
     private readonly indexIntervalBytes: number,
+    private readonly beforeCut: (tail: TornTail) => Promise<void> = async () => undefined,
   ) {}
 
   get list(): readonly Segment[] {
@@ -309,7 +314,15 @@ export class SegmentSet {
       if (claimed.seq !== undefined && (toSeq === undefined || claimed.seq > toSeq)) toSeq = claimed.seq;
     }
     const fromSeq = segment.lastSeq + 1n;
+    const tail: TornTail = {
+      action: mode === 'writer' ? 'cut' : 'present',
+      check: failedCheck(item),
+      ranges,
+      fromSeq,
+      toSeq: toSeq !== undefined && toSeq > fromSeq ? toSeq : fromSeq,
+    };
     if (mode === 'writer') {
+      await this.beforeCut(tail);
       await truncate(segment.path, item.offset);
       const rw = await open(segment.path, 'r+');
       await rw.datasync();
@@ -317,13 +330,7 @@ export class SegmentSet {
       for (const other of later) await unlink(other.path);
       if (later.length > 0) await fsyncDir(this.dir);
     }
-    return {
-      action: mode === 'writer' ? 'cut' : 'present',
-      check: failedCheck(item),
-      ranges,
-      fromSeq,
-      toSeq: toSeq !== undefined && toSeq > fromSeq ? toSeq : fromSeq,
-    };
+    return tail;
   }
 
   /** The mark's own segment must exist, unless (for a reader) retention just removed it. */
