@@ -250,20 +250,36 @@ export class IntegrityError extends OplogError {
   }
 }
 
+/** Where and how a store found damage, when it can say (file stores: file, byte offset, check). */
+export interface CorruptStoreErrorOptions extends OplogErrorOptions {
+  /** The damaged file. */
+  readonly path?: string;
+  /** Byte offset of the damage in `path`. */
+  readonly offset?: number;
+  /** Which check failed, e.g. `body-checksum`, `header`, `incomplete`, `recovery-point`. */
+  readonly check?: string;
+}
+
 /** A store's own files are damaged somewhere other than a torn tail. */
 export class CorruptStoreError extends OplogError {
   static readonly code = 'OPLOG_CORRUPT_STORE';
+  readonly path: string | undefined;
+  readonly offset: number | undefined;
+  readonly check: string | undefined;
   constructor(
     readonly location: string,
     readonly seq: bigint | undefined,
     detail: string,
-    options?: OplogErrorOptions,
+    options?: CorruptStoreErrorOptions,
   ) {
     super(
       CorruptStoreError.code,
       `corrupt store at ${location}${seq === undefined ? '' : ` (seq ${seq})`}: ${detail}`,
       { retryable: false, ...options },
     );
+    this.path = options?.path;
+    this.offset = options?.offset;
+    this.check = options?.check;
   }
 }
 

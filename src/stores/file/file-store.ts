@@ -1,14 +1,18 @@
 /**
  * The embedded file LogStore (no server): `<dataDir>/<clusterId>/` holds `segments/`
- * (records back to back, one file per ~segmentBytesMax, named by its first seq), an
- * `epoch` file and, while a writer is open, `writer.lock`.
+ * (records back to back, one file per ~segmentBytesMax, named by its first seq; see
+ * ./segment-set.ts), the `recovery-point` mark (./recovery-point.ts), an `epoch` file
+ * and, while a writer is open, `writer.lock`.
  *
  * Durability: appends that arrive while a write is in progress are written together
- * and made durable by one fdatasync (group commit at the store), and each append
- * resolves only after it. Recovery on open verifies every record; a bad record with
- * no valid record after it is a torn tail and is cut off; a bad record with a valid one
- * after it is corruption in the middle: {@link CorruptStoreError} with the seq, and
- * nothing is cut.
+ * and made durable by one fdatasync (group commit at the store); then the recovery
+ * point is moved past them (one pwrite + fdatasync of the mark file), and only then do
+ * their appends resolve. So every acknowledged record is at or below the mark, and
+ * anything past it was never acknowledged. Recovery on open verifies every record:
+ * damage at or below the mark is a {@link CorruptStoreError} naming file, offset, seq
+ * and check, and nothing is cut; bad bytes past it are a torn tail, cut by a writer
+ * (with a warning naming the byte range and seqs) and left by a reader. Either way
+ * {@link FileLogStore.recovery} says what was found, for `oplog verify`.
  *
  * Fencing on one host: only the holder of `writer.lock` appends (a second writer gets
  * LockedError; a dead holder's lock is taken over). The epoch file is re-read before
@@ -16,7 +20,7 @@
  * its next group; a fence in this process is ordered with the appends.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
@@ -35,7 +39,21 @@ import { Doorbell, tailSubscription } from '../tail-subscription.js';
 import { readEpochFile, writeEpochFile } from './epoch-file.js';
 import { fsyncDir } from './durable-fs.js';
 import { PidLock } from './pid-lock.js';
-import { scanSegment, validRecordAfter } from './segment-scan.js';
+import {
+  EMPTY_RECOVERY_POINT,
+  readRecoveryPoint,
+  RecoveryPointFile,
+  type RecoveryPoint,
+} from './recovery-point.js';
+import { scanSegment } from './segment-scan.js';
+import {
+  CLEAN_REPORT,
+  describeTornTail,
+  readCuts,
+  recordCut,
+  type FileRecoveryReport,
+} from './recovery-report.js';
+import { indexOffset, SegmentSet } from './segment-set.js';
 
 export interface FileStoreOptions {
   readonly dataDir: string;
@@ -48,20 +66,21 @@ export interface FileStoreOptions {
   readonly indexIntervalBytes?: number;
   /** Subscribers re-check at least this often even without a file event. Default 100 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * `per-group` (default): the writer moves the recovery point after every group's
+   * fdatasync, before acknowledging it. `off`: no mark at all (the writer removes the
+   * file at open), which is the behaviour before recovery points — for benchmarks'
+   * baselines only: a damaged last record is then cut as a torn tail.
+   */
+  readonly recoveryPoint?: 'per-group' | 'off';
+  /** Where warnings go (a torn tail cut, a log without a mark). Default: console.warn. */
+  readonly warn?: (message: string) => void;
 }
 
-interface Segment {
-  readonly firstSeq: bigint;
-  readonly path: string;
-  /** End of the verified records; in the writer's last segment it may run ahead of the commit. */
-  endOffset: number;
-  /** firstSeq − 1 while empty. */
-  lastSeq: bigint;
-  lastEpoch: bigint;
-  /** Sparse, ascending: a record starting at `seq` sits at `offset`. */
-  readonly index: { readonly seq: bigint; readonly offset: number }[];
-  lastIndexedOffset: number;
-}
+export { describeTornTail, type CutRecord, type FileRecoveryReport } from './recovery-report.js';
+export type { RecoveryPoint } from './recovery-point.js';
+export type { ByteRange, TornTail } from './segment-set.js';
+export type { RecordCheck } from './segment-scan.js';
 
 type Job =
   | { readonly kind: 'append'; readonly record: BatchRecord; readonly epoch: Epoch; done: Settle }
@@ -73,11 +92,12 @@ interface Settle {
   reject(error: unknown): void;
 }
 
-const SEGMENT_NAME = /^(\d{20})\.seg$/;
-
 export class FileLogStore implements LogStore {
   readonly kind = 'file';
-  private readonly segments: Segment[] = [];
+  private readonly segments: SegmentSet;
+  /** The writer's mark file; undefined for a reader and with `recoveryPoint: 'off'`. */
+  private markFile: RecoveryPointFile | undefined;
+  private report: FileRecoveryReport = CLEAN_REPORT;
   private epochValue = toEpoch(0n);
   /** ino:mtime:size of the epoch file when epochValue was read from it. */
   private epochFileVersion: string | undefined;
@@ -96,6 +116,11 @@ export class FileLogStore implements LogStore {
   private readonly indexIntervalBytes: number;
   private readonly segmentDir: string;
   private readonly epochPath: string;
+  private readonly markPath: string;
+  private readonly cutsPath: string;
+  /** The mark a writer's open read; the cut log records it with each cut. */
+  private openedMark: RecoveryPoint | undefined;
+  private readonly warn: (message: string) => void;
 
   private constructor(
     readonly dir: string,
@@ -107,10 +132,21 @@ export class FileLogStore implements LogStore {
     this.indexIntervalBytes = options.indexIntervalBytes ?? 1024 * 1024;
     this.doorbell = new Doorbell(options.pollIntervalMs ?? 100, () => this.closed);
     this.segmentDir = join(dir, 'segments');
+    this.cutsPath = join(dir, 'cuts.log');
+    this.segments = new SegmentSet(this.segmentDir, this.indexIntervalBytes, (tail) =>
+      recordCut(this.cutsPath, tail, this.openedMark),
+    );
     this.epochPath = join(dir, 'epoch');
+    this.markPath = join(dir, 'recovery-point');
+    this.warn = options.warn ?? ((message) => console.warn(message));
   }
 
-  /** Opens (creating in writer mode) the store; verifies every record and repairs a torn tail. */
+  /**
+   * Opens (creating in writer mode) the store and verifies every record against the
+   * recovery point. Damage at or below it: {@link CorruptStoreError} (nothing is cut, in
+   * either mode). A torn tail past it: a writer cuts it and warns; a reader leaves it.
+   * Both are in {@link recovery}.
+   */
   static async open(options: FileStoreOptions): Promise<FileLogStore> {
     const clusterId = validateClusterId(options.clusterId);
     const dir = join(options.dataDir, clusterId);
@@ -120,13 +156,24 @@ export class FileLogStore implements LogStore {
     const store = new FileLogStore(dir, mode, options, lock);
     try {
       store.epochValue = await readEpochFile(store.epochPath);
-      await store.refresh();
-      if (mode === 'writer') await store.openActive();
+      if (mode === 'writer') await store.recover(options.recoveryPoint ?? 'per-group');
+      else await store.refresh();
     } catch (error) {
+      await store.markFile?.close();
+      await store.activeFh?.close();
       await lock?.release();
       throw error;
     }
     return store;
+  }
+
+  /**
+   * What recovery found: the mark, and the torn tail a writer cut at open (or, for a
+   * reader, the one its latest read or head saw and left). `oplog verify` reports a
+   * torn tail as a finding.
+   */
+  get recovery(): FileRecoveryReport {
+    return this.report;
   }
 
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
@@ -148,18 +195,19 @@ export class FileLogStore implements LogStore {
     const bound = this.committed.lastSeq;
     let nextSeq: bigint = fromSeq;
     let delivered = 0;
-    const first = this.segments[0];
+    const first = this.segments.list[0];
     if (first !== undefined && nextSeq < first.firstSeq) throw new TruncatedError(nextSeq, first.firstSeq);
     while (delivered < limitRecords && nextSeq <= bound) {
       const before = nextSeq;
-      const segment = this.segmentFor(nextSeq);
-      if (segment === undefined) throw new TruncatedError(nextSeq, this.segments[0]?.firstSeq ?? bound + 1n);
+      const segment = this.segments.segmentFor(nextSeq);
+      if (segment === undefined)
+        throw new TruncatedError(nextSeq, this.segments.list[0]?.firstSeq ?? bound + 1n);
       let fh: FileHandle;
       try {
         fh = await open(segment.path, 'r');
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
-          throw new TruncatedError(nextSeq, this.segments[0]?.firstSeq ?? nextSeq, { cause });
+          throw new TruncatedError(nextSeq, this.segments.list[0]?.firstSeq ?? nextSeq, { cause });
         throw new StoreUnavailableError('file read', { path: segment.path }, { cause });
       }
       try {
@@ -226,6 +274,7 @@ export class FileLogStore implements LogStore {
     this.watcher?.close();
     this.doorbell.ring();
     await this.activeFh?.close();
+    await this.markFile?.close();
     await this.lock?.release();
   }
 
@@ -255,7 +304,7 @@ export class FileLogStore implements LogStore {
       if (head.kind !== 'append') {
         this.jobs.shift();
         await settle(head.done, () =>
-          head.kind === 'fence' ? this.fenceFile(head.epoch) : this.removeBelow(head.seq),
+          head.kind === 'fence' ? this.fenceFile(head.epoch) : this.segments.removeBelow(head.seq),
         );
         continue;
       }
@@ -298,6 +347,8 @@ export class FileLogStore implements LogStore {
         settled.push(job.done);
       }
       await this.activeFh?.datasync();
+      // Only now is everything up to the last segment's end durable: the mark may pass it.
+      if (written.length > 0) await this.markFile?.write(this.syncedPoint());
     } catch (cause) {
       // The file may now hold part of a record: stop appending; reopening repairs the tail.
       this.failure = cause;
@@ -305,22 +356,24 @@ export class FileLogStore implements LogStore {
       for (const job of group) job.done.reject(error);
       return;
     }
-    const last = this.segments.at(-1);
+    const last = this.segments.last();
     if (last !== undefined) this.committed = { lastSeq: last.lastSeq, epoch: last.lastEpoch };
     for (const done of settled) done.resolve();
     this.doorbell.ring();
   }
 
   private async writeRecord(record: BatchRecord): Promise<void> {
-    let segment = this.segments.at(-1);
+    let segment = this.segments.last();
     if (segment === undefined || this.activeFh === undefined || segment.endOffset >= this.segmentBytesMax) {
+      // The closed segment is synced before the next exists: the mark, which moves to the
+      // new segment after this group, then covers all of it.
       await this.activeFh?.datasync();
       await this.activeFh?.close();
       this.activeFh = undefined;
-      segment = newSegment(this.segmentDir, record.firstSeq);
-      this.activeFh = await open(segment.path, 'wx');
+      const next = this.segments.push(record.firstSeq);
+      this.activeFh = await open(next.path, 'wx');
       await fsyncDir(this.segmentDir);
-      this.segments.push(segment);
+      segment = next;
     }
     let offset = 0;
     while (offset < record.bytes.length) {
@@ -332,7 +385,7 @@ export class FileLogStore implements LogStore {
       );
       offset += bytesWritten;
     }
-    this.noteRecord(segment, segment.endOffset, record);
+    this.segments.noteRecord(segment, segment.endOffset, record);
   }
 
   /**
@@ -363,127 +416,74 @@ export class FileLogStore implements LogStore {
     }
   }
 
-  private async removeBelow(seq: Seq): Promise<void> {
-    let removed = 0;
-    while (this.segments.length - removed > 1 && this.segments[removed]!.lastSeq < seq) {
-      await unlink(this.segments[removed]!.path);
-      removed++;
-    }
-    if (removed === 0) return;
-    this.segments.splice(0, removed);
-    await fsyncDir(this.segmentDir);
-  }
-
-  // ---- loading, recovery and reading ---------------------------------------------
+  // ---- recovery and refresh ------------------------------------------------------
 
   /**
-   * Brings the segment list up to date with the directory and scans what is new.
-   * At a writer's open this is recovery: a torn tail is cut off.
+   * A writer's open: verify against the mark and cut a torn tail past it (warning with
+   * the byte ranges and seqs), make what survived durable, then move the mark to it
+   * (creating the mark for a new log or one written before marks).
+   */
+  private async recover(markMode: 'per-group' | 'off'): Promise<void> {
+    const loaded = await readRecoveryPoint(this.markPath);
+    const mark = loaded?.point;
+    this.openedMark = mark;
+    const tornTail = await this.segments.refresh('writer', mark);
+    const cuts = await readCuts(this.cutsPath);
+    this.report = { recoveryPoint: mark, recoveryPointTornSlot: loaded?.tornSlot ?? false, tornTail, cuts };
+    this.noteHead();
+    if (tornTail !== undefined) this.warn(`file store ${this.dir}: ${describeTornTail(tornTail, mark)}`);
+    const last = this.segments.last();
+    if (loaded === undefined && last !== undefined && markMode === 'per-group')
+      this.warn(
+        `file store ${this.dir}: no recovery point (a log written before marks, or its mark file was removed): ` +
+          `verified seqs up to ${last.lastSeq} by the old rule and marked them synced`,
+      );
+    if (last !== undefined) this.activeFh = await open(last.path, 'r+');
+    if (markMode === 'off') {
+      if (loaded !== undefined) {
+        await unlink(this.markPath);
+        await fsyncDir(this.dir);
+      }
+      return;
+    }
+    // Records past the old mark passed verification but may never have been synced
+    // (a crash after the write, before the fdatasync): sync them before the mark covers them.
+    for (const segment of this.segments.list)
+      if (mark === undefined || segment.firstSeq >= mark.segmentFirstSeq) await datasyncFile(segment.path);
+    const point = this.syncedPoint();
+    this.markFile = await RecoveryPointFile.open(this.markPath, loaded, point);
+    if (loaded !== undefined && (loaded.tornSlot || !samePoint(loaded.point, point)))
+      await this.markFile.write(point);
+  }
+
+  /**
+   * A reader's view of the directory: the mark first, since it is written after the data
+   * it covers (data read after it reaches at least as far), then the segments.
    */
   private async refresh(): Promise<void> {
-    const names = await readdir(this.segmentDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
-      throw new StoreUnavailableError('file list segments', { dir: this.segmentDir }, { cause: error });
-    });
-    const firstSeqs = names
-      .map((name) => SEGMENT_NAME.exec(name)?.[1])
-      .filter((s): s is string => s !== undefined)
-      .map(BigInt)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const known = new Map(this.segments.map((s) => [s.firstSeq, s]));
-    this.segments.length = 0;
-    for (const firstSeq of firstSeqs)
-      this.segments.push(known.get(firstSeq) ?? newSegment(this.segmentDir, firstSeq));
-    for (let i = 0; i < this.segments.length; i++) {
-      const segment = this.segments[i]!;
-      const previous = this.segments[i - 1];
-      if (previous !== undefined && segment.firstSeq !== previous.lastSeq + 1n)
-        throw new CorruptStoreError(
-          segment.path,
-          previous.lastSeq + 1n,
-          `segment starts at ${segment.firstSeq}`,
-        );
-      const complete = await this.scanTail(segment, i === this.segments.length - 1);
-      if (!complete) {
-        this.segments.length = i + 1;
-        break;
-      }
-    }
-    if (this.mode === 'writer') await this.dropEmptyLastSegment();
-    const last = this.segments.at(-1);
+    const loaded = await readRecoveryPoint(this.markPath);
+    const tornTail = await this.segments.refresh('reader', loaded?.point);
+    // Read once: cuts happen only at a writer's open, which an already open reader outlives.
+    const cuts = this.report === CLEAN_REPORT ? await readCuts(this.cutsPath) : this.report.cuts;
+    this.report = {
+      recoveryPoint: loaded?.point,
+      recoveryPointTornSlot: loaded?.tornSlot ?? false,
+      tornTail,
+      cuts,
+    };
+    this.noteHead();
+  }
+
+  private noteHead(): void {
+    const last = this.segments.last();
     if (last !== undefined) this.committed = { lastSeq: last.lastSeq, epoch: last.lastEpoch };
   }
 
-  /**
-   * Scans `segment` from its verified end to the file's end. Returns false when it
-   * stopped at an incomplete or bad record that is a tail (cut off by a writer at open;
-   * a reader waits for it to complete). Throws CorruptStoreError for damage in the middle.
-   */
-  private async scanTail(segment: Segment, isLast: boolean): Promise<boolean> {
-    let fh: FileHandle;
-    try {
-      fh = await open(segment.path, 'r');
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false; // removed by retention meanwhile
-      throw new StoreUnavailableError('file open segment', { path: segment.path }, { cause });
-    }
-    try {
-      const size = (await fh.stat()).size;
-      for await (const item of scanSegment(fh, segment.endOffset, size)) {
-        if (item.kind === 'record') {
-          if (item.record.firstSeq !== segment.lastSeq + 1n)
-            throw new CorruptStoreError(
-              `${segment.path}@${item.offset}`,
-              segment.lastSeq + 1n,
-              `found seq ${item.record.firstSeq}`,
-            );
-          this.noteRecord(segment, item.offset, item.record);
-          continue;
-        }
-        const laterRecord = await validRecordAfter(fh, item.offset, size);
-        if (!isLast || laterRecord !== undefined)
-          throw new CorruptStoreError(
-            `${segment.path}@${item.offset}`,
-            segment.lastSeq + 1n,
-            `${item.kind} record ${laterRecord === undefined ? 'before the next segment' : `before a valid record at offset ${laterRecord}`}`,
-            { cause: item.kind === 'invalid' ? item.error : undefined },
-          );
-        if (this.mode === 'writer') {
-          await truncate(segment.path, item.offset);
-          const rw = await open(segment.path, 'r+');
-          await rw.datasync();
-          await rw.close();
-        }
-        return false;
-      }
-      return true;
-    } finally {
-      await fh.close();
-    }
-  }
-
-  /** A segment file created just before a crash may hold no record: remove it. */
-  private async dropEmptyLastSegment(): Promise<void> {
-    const last = this.segments.at(-1);
-    if (last === undefined || last.endOffset > 0) return;
-    await unlink(last.path);
-    await fsyncDir(this.segmentDir);
-    this.segments.pop();
-  }
-
-  private async openActive(): Promise<void> {
-    const last = this.segments.at(-1);
-    if (last !== undefined) this.activeFh = await open(last.path, 'r+');
-  }
-
-  private noteRecord(segment: Segment, offset: number, record: BatchRecord): void {
-    if (segment.index.length === 0 || offset - segment.lastIndexedOffset >= this.indexIntervalBytes) {
-      segment.index.push({ seq: record.firstSeq, offset });
-      segment.lastIndexedOffset = offset;
-    }
-    segment.endOffset = offset + record.bytes.length;
-    segment.lastSeq = record.lastSeq;
-    segment.lastEpoch = record.epoch;
+  /** The recovery point for the last segment's end, which the caller has made durable. */
+  private syncedPoint(): RecoveryPoint {
+    const last = this.segments.last();
+    if (last === undefined) return EMPTY_RECOVERY_POINT;
+    return { segmentFirstSeq: last.firstSeq, endOffset: last.endOffset, lastSeq: last.lastSeq };
   }
 
   private async recordAt(seq: bigint): Promise<BatchRecord | undefined> {
@@ -492,23 +492,7 @@ export class FileLogStore implements LogStore {
   }
 
   private lastWrittenSeq(): bigint {
-    return this.segments.at(-1)?.lastSeq ?? 0n;
-  }
-
-  /** The segment whose seqs include `seq` (largest firstSeq ≤ seq). */
-  private segmentFor(seq: bigint): Segment | undefined {
-    let low = 0;
-    let high = this.segments.length - 1;
-    let found: Segment | undefined;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      const segment = this.segments[mid]!;
-      if (segment.firstSeq <= seq) {
-        found = segment;
-        low = mid + 1;
-      } else high = mid - 1;
-    }
-    return found;
+    return this.segments.last()?.lastSeq ?? 0n;
   }
 
   // ---- waiting for changes ---------------------------------------------------------
@@ -540,26 +524,17 @@ export class FileLogStore implements LogStore {
   }
 }
 
-function newSegment(dir: string, firstSeq: bigint): Segment {
-  return {
-    firstSeq,
-    path: join(dir, `${firstSeq.toString().padStart(20, '0')}.seg`),
-    endOffset: 0,
-    lastSeq: firstSeq - 1n,
-    lastEpoch: 0n,
-    index: [],
-    lastIndexedOffset: 0,
-  };
+function samePoint(a: RecoveryPoint, b: RecoveryPoint): boolean {
+  return a.segmentFirstSeq === b.segmentFirstSeq && a.endOffset === b.endOffset && a.lastSeq === b.lastSeq;
 }
 
-/** Offset of the last sparse index point at or before `seq`. */
-function indexOffset(segment: Segment, seq: bigint): number {
-  let offset = 0;
-  for (const point of segment.index) {
-    if (point.seq > seq) break;
-    offset = point.offset;
+async function datasyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
-  return offset;
 }
 
 async function settle(done: Settle, work: () => Promise<void>): Promise<void> {

@@ -12,6 +12,7 @@ import {
   verifyRecord,
   type BatchRecord,
 } from '../../core/record-codec.js';
+import { ChecksumMismatchError, TooLargeError, UnsupportedVersionError } from '../../core/errors.js';
 import { RECORD_BYTES_MAX } from '../../core/limits.js';
 
 export type ScanItem =
@@ -125,4 +126,45 @@ function tryHeader(bytes: Uint8Array): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Which check a record failed, for reports and errors. */
+export type RecordCheck = 'incomplete' | 'header' | 'version' | 'length' | 'body-checksum';
+
+/** The check that a non-record scan item failed. */
+export function failedCheck(item: Exclude<ScanItem, { kind: 'record' }>): RecordCheck {
+  if (item.kind === 'incomplete') return 'incomplete';
+  const error = item.error;
+  if (error instanceof ChecksumMismatchError)
+    return error.what === 'record-body' ? 'body-checksum' : 'header';
+  if (error instanceof UnsupportedVersionError) return 'version';
+  if (error instanceof TooLargeError) return 'length';
+  return 'header';
+}
+
+/**
+ * The highest seq claimed by any intact header (valid header checksum) in
+ * `[fromOffset, endOffset)`, or undefined. For reporting what a cut tail held: a torn
+ * record's header often survives its body.
+ */
+export async function highestClaimedSeq(
+  fh: FileHandle,
+  fromOffset: number,
+  endOffset: number,
+): Promise<bigint | undefined> {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32BE(RECORD_MAGIC);
+  let highest: bigint | undefined;
+  for (let from = fromOffset; from < endOffset; from += PAGE_BYTES) {
+    const { buffer } = await readPage(fh, from, endOffset, PAGE_BYTES + HEADER_BYTES);
+    for (let at = buffer.indexOf(magic); at >= 0 && at < PAGE_BYTES; at = buffer.indexOf(magic, at + 1)) {
+      try {
+        const header = parseHeaderPrefix(buffer.subarray(at));
+        if (highest === undefined || header.lastSeq > highest) highest = header.lastSeq;
+      } catch {
+        // Not an intact header: keep looking.
+      }
+    }
+  }
+  return highest;
 }
