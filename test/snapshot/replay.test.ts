@@ -7,18 +7,19 @@
  * store and on a real etcd.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCommand } from '../../src/cli/replay.js';
 import {
   CorruptStoreError,
   IntegrityError,
   InvalidClusterIdError,
   InvalidInputError,
+  ReplayTruncatedError,
 } from '../../src/core/errors.js';
-import type { Entry, Op } from '../../src/core/types.js';
+import { seq as toSeqBrand, type Entry, type Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { replay } from '../../src/snapshot/replay.js';
 import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
@@ -171,6 +172,125 @@ describe('replay', () => {
         replayCommand(args, () => {}),
         args.join(' '),
       ).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe('replay falls back past damaged snapshots', () => {
+  // One log (seq 1..600, snapshots at 200 and 400); each case damages its own copy of
+  // the snapshots directory.
+  const clusterId = 'replay-fallback';
+  let store: FileLogStore;
+  beforeAll(async () => {
+    const writer = await FileLogStore.open({ dataDir, clusterId });
+    await writeLog(writer, new FileSnapshotStore({ dataDir, clusterId }, compression));
+    await writer.close();
+    store = await FileLogStore.open({ dataDir, clusterId, mode: 'reader' });
+  });
+  afterAll(() => store.close());
+
+  let copies = 0;
+  function snapshotCopy(): {
+    snapshots: FileSnapshotStore;
+    body: (s: number) => string;
+    manifest: (s: number) => string;
+  } {
+    const copyDir = join(dataDir, `fallback-copy-${copies++}`);
+    cpSync(join(dataDir, clusterId, 'snapshots'), join(copyDir, clusterId, 'snapshots'), { recursive: true });
+    const snapshots = new FileSnapshotStore({ dataDir: copyDir, clusterId }, compression);
+    return {
+      snapshots,
+      body: (s) => snapshots.bodyPath(BigInt(s)),
+      manifest: (s) => snapshots.manifestPath(BigInt(s)),
+    };
+  }
+  const flip = (path: string) => {
+    const bytes = readFileSync(path);
+    bytes[bytes.length >> 1]! ^= 0x01;
+    writeFileSync(path, bytes);
+  };
+
+  it.each([
+    [
+      'a flipped byte in the body',
+      (c: ReturnType<typeof snapshotCopy>) => flip(c.body(400)),
+      'OPLOG_CHECKSUM_MISMATCH',
+    ],
+    [
+      'a truncated body',
+      (c: ReturnType<typeof snapshotCopy>) => truncateSync(c.body(400), 10),
+      'OPLOG_MALFORMED',
+    ],
+    ['a missing body', (c: ReturnType<typeof snapshotCopy>) => rmSync(c.body(400)), 'ENOENT'],
+    [
+      'a manifest that is not JSON',
+      (c: ReturnType<typeof snapshotCopy>) => writeFileSync(c.manifest(400), '{"format": "oplog-sn'),
+      'OPLOG_MALFORMED',
+    ],
+    [
+      'a manifest whose state hash the body does not restore to',
+      (c: ReturnType<typeof snapshotCopy>) => {
+        const manifest = JSON.parse(readFileSync(c.manifest(400), 'utf8')) as Record<string, unknown>;
+        writeFileSync(c.manifest(400), JSON.stringify({ ...manifest, stateHash: '0123456789abcdef' }));
+      },
+      'OPLOG_INTEGRITY',
+    ],
+  ])('%s: the snapshot before it is used, and the refused one named', async (_name, damage, code) => {
+    const copy = snapshotCopy();
+    damage(copy);
+    const result = await replay({
+      store,
+      stateMachine: new KvStateMachine(),
+      compression,
+      snapshots: copy.snapshots,
+    });
+    expect(result.snapshot?.lastSeq).toBe(200n);
+    expect(result.refusedSnapshots.map((r) => r.lastSeq)).toEqual([400n]);
+    expect(result.refusedSnapshots[0]!.reason).toContain(code);
+    expect(result).toMatchObject({ appliedSeq: 600n, replayedEntries: 400, hash: expectedHash(600) });
+  });
+
+  it('no usable snapshot: replays from seq 1 on a clean state while the log starts there', async () => {
+    const copy = snapshotCopy();
+    // The newest restores (and then fails its hash check): the state must be reset.
+    const manifest = JSON.parse(readFileSync(copy.manifest(400), 'utf8')) as Record<string, unknown>;
+    writeFileSync(copy.manifest(400), JSON.stringify({ ...manifest, stateHash: '0123456789abcdef' }));
+    flip(copy.body(200));
+    const result = await replay({
+      store,
+      stateMachine: new KvStateMachine(),
+      compression,
+      snapshots: copy.snapshots,
+    });
+    expect(result.snapshot).toBeUndefined();
+    expect(result.refusedSnapshots.map((r) => r.lastSeq)).toEqual([400n, 200n]);
+    expect(result).toMatchObject({ appliedSeq: 600n, replayedEntries: 600, hash: expectedHash(600) });
+  });
+
+  it('no usable snapshot and a log that no longer starts at seq 1: an error naming the refused ones', async () => {
+    const memory = new MemoryLogStore();
+    const snapshots = new FileSnapshotStore({ dataDir, clusterId: 'replay-fallback-truncated' }, compression);
+    await writeLog(memory, snapshots);
+    await memory.truncateBefore(toSeqBrand(350n));
+    flip(snapshots.bodyPath(400n));
+    const older = replay({ store: memory, stateMachine: new KvStateMachine(), compression, snapshots });
+    await expect(older).rejects.toBeInstanceOf(ReplayTruncatedError);
+    await expect(older).rejects.toThrow(
+      /the newest usable snapshot is at seq 200 \(refused: seq 400: OPLOG_CHECKSUM_MISMATCH.*the log starts at seq \d+/,
+    );
+    flip(snapshots.bodyPath(200n));
+    const refused = replay({ store: memory, stateMachine: new KvStateMachine(), compression, snapshots });
+    await expect(refused).rejects.toBeInstanceOf(ReplayTruncatedError);
+    await expect(refused).rejects.toThrow(
+      /no usable snapshot \(refused: seq 400: OPLOG_CHECKSUM_MISMATCH.*seq 200: OPLOG_CHECKSUM_MISMATCH.*the log starts at seq \d+/,
+    );
+  });
+
+  it('--to-seq past the head is an error, not "stopped at head"', async () => {
+    await expect(
+      replay({ store, stateMachine: new KvStateMachine(), compression, toSeq: 601n }),
+    ).rejects.toThrow(new InvalidInputError('toSeq', "seq 601 is past the log's head, seq 600"));
+    const atHead = await replay({ store, stateMachine: new KvStateMachine(), compression, toSeq: 600n });
+    expect(atHead).toMatchObject({ appliedSeq: 600n, hash: expectedHash(600) });
   });
 });
 
