@@ -36,6 +36,7 @@ const compression = testCompression();
 const dataDir = mkdtempSync(join(tmpdir(), 'oplog-replay-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const T0 = 1_800_000_000_000;
+const silent = { out: () => {}, err: () => {} };
 
 const op = (i: number): Op =>
   i % 7 === 6
@@ -149,14 +150,15 @@ describe('replay', () => {
   it('oplog replay: prints the hash; bad arguments are typed errors', async () => {
     const lines: string[] = [];
     expect(
-      await replayCommand(['--data-dir', dataDir, '--cluster-id', 'replay-file', '--to-seq', '450'], (l) =>
-        lines.push(l),
-      ),
+      await replayCommand(['--data-dir', dataDir, '--cluster-id', 'replay-file', '--to-seq', '450'], {
+        out: (l) => lines.push(l),
+        err: () => {},
+      }),
     ).toBe(0);
     expect(lines).toContain(`state hash ${expectedHash(450).toString(16).padStart(16, '0')}`);
     expect(lines[0]).toMatch(/^restored snapshot at seq 400 /);
     await expect(
-      replayCommand(['--data-dir', dataDir, '--cluster-id', '../x'], () => {}),
+      replayCommand(['--data-dir', dataDir, '--cluster-id', '../x'], silent),
     ).rejects.toBeInstanceOf(InvalidClusterIdError);
     for (const args of [
       ['--data-dir', dataDir, '--to-seq=-1'],
@@ -167,11 +169,9 @@ describe('replay', () => {
       ['--store', 'etcd'],
       ['--data-dir', join(dataDir, 'no-such-dir')], // a typo must not read as an empty log
       ['--data-dir', dataDir, '--cluster-id', 'no-such-cluster'],
+      ['--data-dir', dataDir, '--cluster-id', 'replay-file', '--to-seq', '601'], // past the head (600)
     ])
-      await expect(
-        replayCommand(args, () => {}),
-        args.join(' '),
-      ).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(replayCommand(args, silent), args.join(' ')).rejects.toBeInstanceOf(InvalidInputError);
   });
 });
 
@@ -292,6 +292,32 @@ describe('replay falls back past damaged snapshots', () => {
     const atHead = await replay({ store, stateMachine: new KvStateMachine(), compression, toSeq: 600n });
     expect(atHead).toMatchObject({ appliedSeq: 600n, hash: expectedHash(600) });
   });
+
+  it('oplog replay warns on stderr naming the refused snapshot, and still succeeds', async () => {
+    const copy = snapshotCopy();
+    flip(copy.body(400));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await replayCommand(
+      [
+        '--data-dir',
+        dataDir,
+        '--snapshot-dir',
+        join(copy.snapshots.dir, '..', '..'),
+        '--cluster-id',
+        clusterId,
+      ],
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+    );
+    expect(code).toBe(0);
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^warning: refused the snapshot at seq 400 \(.*\): OPLOG_CHECKSUM_MISMATCH snapshot-body checksum mismatch at seq 400/,
+      ),
+    ]);
+    expect(out[0]).toMatch(/^restored snapshot at seq 200 /);
+    expect(out).toContain(`state hash ${expectedHash(600).toString(16).padStart(16, '0')}`);
+  });
 });
 
 describeWithEtcd('replay from etcd', (endpoint) => {
@@ -303,7 +329,7 @@ describeWithEtcd('replay from etcd', (endpoint) => {
     const lines: string[] = [];
     const code = await replayCommand(
       ['--store', 'etcd', '--etcd', endpoint, '--cluster-id', clusterId, '--no-snapshot'],
-      (l) => lines.push(l),
+      { out: (l) => lines.push(l), err: () => {} },
     );
     expect(code).toBe(0);
     expect(lines).toContain(`state hash ${expectedHash(600).toString(16).padStart(16, '0')}`);
@@ -314,7 +340,7 @@ describeWithKafka('replay from Kafka', (endpoint) => {
   it('a cluster with no topics is refused, and nothing is created', async () => {
     const clusterId = `replay-none-${process.pid}-${Date.now()}`;
     const args = ['--store', 'kafka', '--kafka', endpoint, '--cluster-id', clusterId, '--no-snapshot'];
-    await expect(replayCommand(args, () => {})).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(replayCommand(args, silent)).rejects.toBeInstanceOf(InvalidInputError);
     const admin = new Kafka({ brokers: [endpoint], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     expect((await admin.listTopics()).filter((t) => t.includes(clusterId))).toEqual([]);
