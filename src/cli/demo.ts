@@ -6,11 +6,13 @@
  * rebuilt from that snapshot plus the rest of the log, and another replays the log from
  * seq 1. The four state hashes must be equal, or the command fails.
  */
+import type { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadZstd } from '../compression/zstd.js';
+import { InvalidInputError } from '../core/errors.js';
+import { VALUE_BYTES_MAX } from '../core/limits.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { seq, type Op } from '../core/types.js';
 import { PrimaryWriter } from '../primary/primary-writer.js';
@@ -18,24 +20,116 @@ import { FileSnapshotStore, hex, type SnapshotManifest } from '../snapshot/snaps
 import { KvStateMachine } from '../snapshot/state-machine.js';
 import { Standby } from '../standby/standby.js';
 import { FileLogStore } from '../stores/file/file-store.js';
+import { examples, runSubcommand, subcommand, type CliIo } from './command.js';
+import { clusterIdOption, integerOption, pathOption } from './flags.js';
 
-export async function demo(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      entries: { type: 'string', default: '50000' },
-      keys: { type: 'string', default: '5000' },
-      'value-bytes': { type: 'string', default: '256' },
-      'data-dir': { type: 'string' },
-      'cluster-id': { type: 'string', default: 'demo' },
-    },
-  });
-  const entries = positive('entries', values.entries);
-  const keys = positive('keys', values.keys);
-  const valueBytes = positive('value-bytes', values['value-bytes']);
-  const keep = values['data-dir'] !== undefined;
-  const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'oplog-demo-'));
-  const clusterId = values['cluster-id'];
+/** Most entries one demo appends, and most distinct keys. */
+export const DEMO_ENTRIES_MAX = 10_000_000;
+export const DEMO_KEYS_MAX = 10_000_000;
+/**
+ * Most value bytes one demo writes (entries × value bytes), so that a run ends in
+ * minutes and fits a laptop's disk.
+ */
+export const DEMO_LOG_BYTES_MAX = 4 * 1024 ** 3;
+/**
+ * Most state (distinct keys × value bytes) one demo holds: it holds it four times over
+ * (primary, standby, rebuilt node, full replay), all in this process's memory.
+ */
+export const DEMO_STATE_BYTES_MAX = 256 * 1024 ** 2;
+/** Value bytes one appendMany call carries at most (the demo's own memory per chunk). */
+const CHUNK_BYTES_MAX = 16 * 1024 ** 2;
+const CHUNK_ENTRIES_MAX = 2_000;
+
+interface DemoFlags {
+  readonly entries: number;
+  readonly keys: number;
+  readonly valueBytes: number;
+  readonly dataDir?: string;
+  readonly clusterId: string;
+}
+
+export function defineDemo(io: CliIo): Command {
+  return subcommand<DemoFlags>('demo', io, run)
+    .description(
+      'append to the embedded file store, follow it with a standby, snapshot halfway, rebuild a fresh node and a full replay; all four state hashes must be equal',
+    )
+    .addOption(
+      integerOption('--entries <count>', 'entries to append', {
+        min: 1,
+        max: DEMO_ENTRIES_MAX,
+        default: 50_000,
+      }),
+    )
+    .addOption(
+      integerOption('--keys <count>', 'distinct keys written', {
+        min: 1,
+        max: DEMO_KEYS_MAX,
+        default: 5_000,
+      }),
+    )
+    .addOption(
+      integerOption('--value-bytes <bytes>', 'bytes per value', {
+        min: 1,
+        max: VALUE_BYTES_MAX,
+        default: 256,
+      }),
+    )
+    .addOption(
+      pathOption(
+        '--data-dir <dir>',
+        'keep the log here (continued when it exists); default: a temporary directory, removed after',
+      ),
+    )
+    .addOption(clusterIdOption('--cluster-id <id>', 'the cluster, i.e. which log', 'demo'))
+    .addHelpText(
+      'after',
+      examples(
+        ['oplog demo', '50,000 entries in a temporary directory'],
+        ['oplog demo --entries 200000 --keys 10000 --value-bytes 1024', 'a bigger run'],
+        [
+          'oplog demo --data-dir ./data && oplog demo --data-dir ./data',
+          'the second run continues the log under the next epoch',
+        ],
+      ) +
+        `\nAlso bounded: entries × value-bytes ≤ ${DEMO_LOG_BYTES_MAX} (the log written) and\nmin(keys, entries) × value-bytes ≤ ${DEMO_STATE_BYTES_MAX} (the state, held four times in memory).\nExit codes: 0 the four hashes are equal; 1 they differ or a store failed; 2 bad input.\n`,
+    );
+}
+
+/** `oplog demo ARGS`, for tests and embedding: typed errors propagate. */
+export function demo(argv: readonly string[], io: CliIo): Promise<number> {
+  return runSubcommand(defineDemo(io), argv);
+}
+
+/** Checks the rules between flags; like each flag's own, before anything is created. */
+function checkBudget({ entries, keys, valueBytes }: DemoFlags): void {
+  const logBytes = BigInt(entries) * BigInt(valueBytes);
+  if (logBytes > BigInt(DEMO_LOG_BYTES_MAX))
+    throw new InvalidInputError(
+      '--entries × --value-bytes',
+      `${entries} × ${valueBytes} = ${logBytes} bytes of values, over the demo's ${DEMO_LOG_BYTES_MAX}`,
+    );
+  const stateBytes = BigInt(Math.min(keys, entries)) * BigInt(valueBytes);
+  if (stateBytes > BigInt(DEMO_STATE_BYTES_MAX))
+    throw new InvalidInputError(
+      '--keys × --value-bytes',
+      `${Math.min(keys, entries)} keys × ${valueBytes} = ${stateBytes} bytes of state (held four times in memory), over the demo's ${DEMO_STATE_BYTES_MAX}`,
+    );
+}
+
+async function run(flags: DemoFlags, io: CliIo): Promise<number> {
+  checkBudget(flags);
+  const keep = flags.dataDir !== undefined;
+  const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), 'oplog-demo-'));
+  try {
+    return await runDemo({ ...flags, dataDir }, io);
+  } finally {
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runDemo(flags: DemoFlags & { readonly dataDir: string }, io: CliIo): Promise<number> {
+  const { entries, keys, valueBytes, dataDir, clusterId } = flags;
+  const say = (line: string) => io.out(line);
   const compression = await loadZstd();
 
   const writerStore = await FileLogStore.open({ dataDir, clusterId });
@@ -53,7 +147,7 @@ export async function demo(argv: readonly string[]): Promise<number> {
   say(`data dir ${dataDir} · cluster ${clusterId} · epoch ${primary.epoch} · continuing at seq ${startSeq}`);
 
   const started = performance.now();
-  const chunk = 2_000;
+  const chunk = Math.max(1, Math.min(CHUNK_ENTRIES_MAX, Math.floor(CHUNK_BYTES_MAX / valueBytes)));
   let lastSeq = startSeq - 1n;
   for (let done = 0; done < entries; done += chunk) {
     const ops: Op[] = [];
@@ -87,7 +181,6 @@ export async function demo(argv: readonly string[]): Promise<number> {
   await replayInto(fresh, readerStore, compression, lastSeq);
   await writerStore.close();
   await readerStore.close();
-  if (!keep) rmSync(dataDir, { recursive: true, force: true });
 
   const hashes = {
     primary: expected.hash(),
@@ -139,15 +232,4 @@ async function replayInto(
     }
   }
   return count;
-}
-
-function positive(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`--${name} must be a positive integer, got ${text}`);
-  return value;
-}
-
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
 }

@@ -1,45 +1,75 @@
 /**
  * `oplog inspect`: prints a store's records (and with `--entries` every entry) from a
  * seq, verified and decoded exactly as a standby would.
- *
- *   oplog inspect [--store file|etcd|kafka] (--data-dir DIR | --etcd H:P | --kafka H:P)
- *                 [--cluster-id ID] [--from-seq N] [--limit RECORDS] [--entries]
  */
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { loadZstd } from '../compression/zstd.js';
 import { CODEC_ZSTD } from '../core/compression.js';
-import { InvalidInputError } from '../core/errors.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { seq as toSeq, type Entry } from '../core/types.js';
-import { openStore, STORE_OPTIONS } from './stores.js';
+import { examples, runSubcommand, subcommand, type CliIo } from './command.js';
+import { choiceOption, integerOption, seqOption } from './flags.js';
+import { addStoreOptions, openStore, STORE_KINDS, type StoreFlags, type StoreKind } from './stores.js';
 
 const PREVIEW_CHARS = 48;
+/** Most records one `inspect` prints. */
+export const INSPECT_LIMIT_MAX = 100_000;
 
-export async function inspectCommand(argv: readonly string[], out: (line: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      ...STORE_OPTIONS,
-      store: { type: 'string', default: 'file' },
-      'from-seq': { type: 'string', default: '1' },
-      limit: { type: 'string', default: '20' },
-      entries: { type: 'boolean', default: false },
-    },
-  });
-  const fromSeq = decimal('--from-seq', values['from-seq'], 1n);
-  const limit = Number(decimal('--limit', values.limit, 1n));
+interface InspectFlags extends StoreFlags {
+  readonly store: StoreKind;
+  readonly fromSeq: bigint;
+  readonly limit: number;
+  readonly entries: boolean;
+}
+
+export function defineInspect(io: CliIo): Command {
+  const command = subcommand<InspectFlags>('inspect', io, run)
+    .description("print a store's records from a seq (with --entries, every entry), verified and decoded")
+    .addOption(choiceOption('--store <kind>', 'which store to read', STORE_KINDS, 'file'));
+  return addStoreOptions(command)
+    .addOption(
+      seqOption('--from-seq <seq>', 'start at the record covering this seq', { min: 1n, default: 1n }),
+    )
+    .addOption(
+      integerOption('--limit <records>', 'print at most this many records', {
+        min: 1,
+        max: INSPECT_LIMIT_MAX,
+        default: 20,
+      }),
+    )
+    .option('--entries', 'print every entry below its record', false)
+    .addHelpText(
+      'after',
+      examples(
+        ['oplog inspect --data-dir ./data --cluster-id orders', 'the first 20 records of the file store'],
+        [
+          'oplog inspect --data-dir ./data --from-seq 5000 --limit 2 --entries',
+          'two records from seq 5000, with their entries',
+        ],
+        ['oplog inspect --store etcd --etcd 127.0.0.1:2379 --cluster-id orders', 'the same on etcd'],
+      ) +
+        '\nExit codes: 0 printed; 1 a damaged record or an unreachable store; 2 bad input or no such log.\n',
+    );
+}
+
+/** `oplog inspect ARGS`, for tests and embedding: typed errors propagate. */
+export function inspectCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  return runSubcommand(defineInspect(io), argv);
+}
+
+async function run(flags: InspectFlags, io: CliIo): Promise<number> {
   const compression = await loadZstd();
-  const store = await openStore(values.store, values);
+  const store = await openStore(flags.store, flags);
   try {
     const head = await store.head();
-    out(`${store.kind} log · head seq ${head.lastSeq} · epoch ${await store.currentEpoch()}`);
-    for await (const record of store.read(toSeq(fromSeq), limit)) {
+    io.out(`${store.kind} log · head seq ${head.lastSeq} · epoch ${await store.currentEpoch()}`);
+    for await (const record of store.read(toSeq(flags.fromSeq), flags.limit)) {
       const { entries } = decodeRecord(record.bytes, compression);
       const codec = record.codec === CODEC_ZSTD ? `zstd, ${record.rawBytes} bytes raw` : 'uncompressed';
-      out(
+      io.out(
         `record seq ${record.firstSeq}..${record.lastSeq} · epoch ${record.epoch} · ${record.entryCount} entries · ${record.bytes.length} bytes (${codec})`,
       );
-      if (values.entries) for (const entry of entries) out(`  ${describeEntry(entry)}`);
+      if (flags.entries) for (const entry of entries) io.out(`  ${describeEntry(entry)}`);
     }
     return 0;
   } finally {
@@ -61,10 +91,4 @@ function preview(value: Uint8Array): string {
   );
   const more = value.length > head.length ? '…' : '';
   return printable ? `${JSON.stringify(text)}${more}` : `0x${Buffer.from(head).toString('hex')}${more}`;
-}
-
-function decimal(flag: string, text: string, min: bigint): bigint {
-  if (!/^\d{1,20}$/.test(text) || BigInt(text) < min || BigInt(text) >= 2n ** 64n)
-    throw new InvalidInputError(flag, `must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
-  return BigInt(text);
 }

@@ -1,74 +1,112 @@
 /**
- * Store flags shared by the commands that read a log: which stores, where, and the
- * cluster id (validated by each store before any path, key or topic is built).
+ * Store flags shared by the commands that read a log — which stores, where, and the
+ * cluster id — and opening one store for reading. Every value is checked while the
+ * flags are parsed (flags.ts); opening then checks that the log exists, the same way
+ * on every store: a mistyped path, cluster id or prefix is "no such log" (exit 2),
+ * never an empty log. A log that exists but holds no record yet (a writer fenced it
+ * and wrote nothing) is empty, not missing.
  */
+import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateClusterId } from '../core/cluster-id.js';
 import { InvalidInputError } from '../core/errors.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
 import { FileLogStore } from '../stores/file/file-store.js';
 import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
 import type { LogStore } from '../stores/log-store.js';
+import { clusterIdOption, endpointsOption, pathOption } from './flags.js';
 
-export const STORE_OPTIONS = {
-  'data-dir': { type: 'string' },
-  'cluster-id': { type: 'string', default: 'demo' },
-  etcd: { type: 'string' },
-  'etcd-prefix': { type: 'string' },
-  kafka: { type: 'string' },
-  'topic-prefix': { type: 'string' },
-} as const;
+export const STORE_KINDS = ['file', 'etcd', 'kafka'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
-export type StoreKind = 'file' | 'etcd' | 'kafka';
-type Values = Readonly<Record<string, string | boolean | undefined>>;
-
-function text(values: Values, name: string): string | undefined {
-  const value = values[name];
-  return typeof value === 'string' ? value : undefined;
+/** The parsed store flags (commander's camelCase names). */
+export interface StoreFlags {
+  readonly dataDir?: string;
+  readonly clusterId: string;
+  readonly etcd?: readonly string[];
+  readonly etcdPrefix?: string;
+  readonly kafka?: readonly string[];
+  readonly topicPrefix?: string;
 }
 
-/** Opens one store for reading (the file store as a reader: a running writer is not disturbed). */
-export async function openStore(kind: string, values: Values): Promise<LogStore> {
-  const clusterId = text(values, 'cluster-id') ?? 'demo';
+/** Adds `--data-dir`, `--cluster-id`, `--etcd`, `--etcd-prefix`, `--kafka`, `--topic-prefix`. */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .addOption(
+      pathOption('--data-dir <dir>', "the file store's data directory (it holds <cluster-id>/segments)"),
+    )
+    .addOption(clusterIdOption('--cluster-id <id>', 'the cluster, i.e. which log', 'demo'))
+    .addOption(endpointsOption('--etcd <endpoints>', 'etcd endpoints'))
+    .addOption(clusterIdOption('--etcd-prefix <prefix>', 'first segment of the etcd keys (default oplog)'))
+    .addOption(endpointsOption('--kafka <brokers>', 'Kafka brokers'))
+    .addOption(clusterIdOption('--topic-prefix <prefix>', 'Kafka topic name prefix (default oplog)'));
+}
+
+/**
+ * Opens one store for reading (the file store as a reader: a running writer is not
+ * disturbed) and checks that the cluster's log exists there. Throws InvalidInputError
+ * for a missing location flag or a log that does not exist; nothing is created.
+ */
+export async function openStore(kind: StoreKind, flags: StoreFlags): Promise<LogStore> {
+  const { clusterId } = flags;
   switch (kind) {
     case 'file': {
-      const dataDir = text(values, 'data-dir');
+      const dataDir = flags.dataDir;
       if (dataDir === undefined) throw new InvalidInputError('--data-dir', 'required for the file store');
-      // A mistyped path or cluster id must not read as an empty log.
-      if (!existsSync(join(dataDir, validateClusterId(clusterId), 'segments')))
+      if (!existsSync(join(dataDir, clusterId, 'segments')))
         throw new InvalidInputError('--data-dir', `no log of cluster ${clusterId} under ${dataDir}`);
       return FileLogStore.open({ dataDir, clusterId, mode: 'reader' });
     }
     case 'etcd': {
-      const hosts = text(values, 'etcd');
+      const hosts = flags.etcd;
       if (hosts === undefined)
-        throw new InvalidInputError('--etcd', 'required for the etcd store (host:port)');
-      const prefix = text(values, 'etcd-prefix');
-      return new EtcdLogStore({ hosts, clusterId, ...(prefix === undefined ? {} : { prefix }) });
+        throw new InvalidInputError('--etcd', 'required for the etcd store (HOST:PORT)');
+      const prefix = flags.etcdPrefix;
+      const store = new EtcdLogStore({ hosts, clusterId, ...(prefix === undefined ? {} : { prefix }) });
+      // The first writer's fence creates the epoch key (epochs start at 1): without it
+      // no writer ever started on this cluster, and there is no log to read.
+      return probed(store, async () => {
+        if ((await store.currentEpoch()) === 0n)
+          throw new InvalidInputError(
+            '--cluster-id',
+            `no etcd log of cluster ${clusterId} under /${prefix ?? 'oplog'}/ at ${hosts.join(',')} (no epoch key: no writer ever started; nothing was created)`,
+          );
+      });
     }
     case 'kafka': {
-      const brokers = text(values, 'kafka');
+      const brokers = flags.kafka;
       if (brokers === undefined)
-        throw new InvalidInputError('--kafka', 'required for the Kafka store (host:port)');
-      const topicPrefix = text(values, 'topic-prefix');
-      return new KafkaLogStore({
+        throw new InvalidInputError('--kafka', 'required for the Kafka store (HOST:PORT)');
+      const topicPrefix = flags.topicPrefix;
+      const store = new KafkaLogStore({
         brokers,
         clusterId,
         createTopics: false,
         ...(topicPrefix === undefined ? {} : { topicPrefix }),
       });
+      // Without createTopics, the first call checks that the topics exist (InvalidInputError).
+      return probed(store, async () => {
+        await store.currentEpoch();
+      });
     }
-    default:
-      throw new InvalidInputError('--store', `must be file, etcd or kafka, not ${JSON.stringify(kind)}`);
+  }
+}
+
+async function probed(store: LogStore, check: () => Promise<void>): Promise<LogStore> {
+  try {
+    await check();
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
   }
 }
 
 /** The stores whose location flags were given (`--data-dir`, `--etcd`, `--kafka`). */
-export function givenStores(values: Values): StoreKind[] {
+export function givenStores(flags: StoreFlags): StoreKind[] {
   const kinds: StoreKind[] = [];
-  if (text(values, 'data-dir') !== undefined) kinds.push('file');
-  if (text(values, 'etcd') !== undefined) kinds.push('etcd');
-  if (text(values, 'kafka') !== undefined) kinds.push('kafka');
+  if (flags.dataDir !== undefined) kinds.push('file');
+  if (flags.etcd !== undefined) kinds.push('etcd');
+  if (flags.kafka !== undefined) kinds.push('kafka');
   return kinds;
 }

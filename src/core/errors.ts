@@ -416,3 +416,20 @@ export class UnknownOutcomeError extends OplogError {
     );
   }
 }
+
+/**
+ * A replay cannot start: no usable snapshot covers the part of the log that retention
+ * removed. Still a TruncatedError (same code); the message says which snapshot was
+ * tried and which were refused as damaged.
+ */
+export class ReplayTruncatedError extends TruncatedError {
+  constructor(
+    fromSeq: bigint,
+    firstAvailableSeq: bigint,
+    readonly detail: string,
+    options?: OplogErrorOptions,
+  ) {
+    super(fromSeq, firstAvailableSeq, options);
+    this.message = `cannot replay from seq ${fromSeq}: ${detail}, and the log starts at seq ${firstAvailableSeq} (retention removed the rest)`;
+  }
+}

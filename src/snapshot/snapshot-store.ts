@@ -15,7 +15,13 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateClusterId } from '../core/cluster-id.js';
 import type { Compression } from '../core/compression.js';
-import { ChecksumMismatchError, IntegrityError, MalformedError, TooLargeError } from '../core/errors.js';
+import {
+  ChecksumMismatchError,
+  IntegrityError,
+  MalformedError,
+  OplogError,
+  TooLargeError,
+} from '../core/errors.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Seq } from '../core/types.js';
 import { writeFileAtomic } from '../stores/file/durable-fs.js';
 import type { StateImage, StateMachine } from './state-machine.js';
@@ -59,6 +65,22 @@ export interface SnapshotInput {
   readonly createdAt?: Date;
 }
 
+/** A snapshot passed over: its manifest or body is damaged, or it did not restore. */
+export interface RefusedSnapshot {
+  /** From the file name, since a damaged manifest cannot be trusted to say it. */
+  readonly lastSeq: bigint;
+  readonly path: string;
+  /** The error, with its code (`OPLOG_CHECKSUM_MISMATCH …`). */
+  readonly reason: string;
+}
+
+export interface SnapshotScan {
+  /** Snapshots whose manifest is sound, oldest first (their bodies are not read yet). */
+  readonly manifests: SnapshotManifest[];
+  /** Manifests that are not, oldest first. */
+  readonly refused: RefusedSnapshot[];
+}
+
 export class FileSnapshotStore {
   readonly dir: string;
   private readonly clusterId: string;
@@ -68,7 +90,7 @@ export class FileSnapshotStore {
     private readonly compression: Compression,
   ) {
     this.clusterId = validateClusterId(options.clusterId);
-    this.dir = join(options.dataDir, this.clusterId, 'snapshots');
+    this.dir = snapshotsDir(options.dataDir, this.clusterId);
   }
 
   async save(input: SnapshotInput): Promise<SnapshotManifest> {
@@ -97,6 +119,16 @@ export class FileSnapshotStore {
 
   /** Every complete snapshot, oldest first. A damaged manifest is an error, not skipped. */
   async list(): Promise<SnapshotManifest[]> {
+    const manifests: SnapshotManifest[] = [];
+    for (const name of await this.manifestNames()) {
+      const path = join(this.dir, name);
+      manifests.push(this.checkManifest(parseManifest(await readFile(path, 'utf8'), path), path));
+    }
+    return manifests;
+  }
+
+  /** Manifest file names, oldest first; none when the directory does not exist. */
+  private async manifestNames(): Promise<string[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -104,15 +136,38 @@ export class FileSnapshotStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+    return names.filter((n) => /^\d{20}\.manifest\.json$/.test(n)).sort();
+  }
+
+  private checkManifest(manifest: SnapshotManifest, path: string): SnapshotManifest {
+    if (manifest.clusterId !== this.clusterId)
+      throw new MalformedError(`snapshot manifest ${path} (cluster ${manifest.clusterId})`);
+    return manifest;
+  }
+
+  /**
+   * Every snapshot, oldest first, without stopping at a damaged manifest: those are
+   * listed apart, with the lastSeq their file name gives and why they were refused, so
+   * a caller can fall back to an older snapshot and say which one it passed over.
+   */
+  async scan(): Promise<SnapshotScan> {
     const manifests: SnapshotManifest[] = [];
-    for (const name of names.filter((n) => /^\d{20}\.manifest\.json$/.test(n)).sort()) {
+    const refused: RefusedSnapshot[] = [];
+    for (const name of await this.manifestNames()) {
       const path = join(this.dir, name);
-      const manifest = parseManifest(await readFile(path, 'utf8'), path);
-      if (manifest.clusterId !== this.clusterId)
-        throw new MalformedError(`snapshot manifest ${path} (cluster ${manifest.clusterId})`);
-      manifests.push(manifest);
+      const lastSeq = BigInt(name.slice(0, 20));
+      try {
+        const manifest = this.checkManifest(parseManifest(await readFile(path, 'utf8'), path), path);
+        if (manifest.lastSeq !== lastSeq)
+          throw new MalformedError(`snapshot manifest ${path} (lastSeq ${manifest.lastSeq})`);
+        manifests.push(manifest);
+      } catch (error) {
+        if (!(error instanceof OplogError) && (error as NodeJS.ErrnoException).code === undefined)
+          throw error;
+        refused.push({ lastSeq, path, reason: describeError(error) });
+      }
     }
-    return manifests;
+    return { manifests, refused };
   }
 
   async latest(): Promise<SnapshotManifest | undefined> {
@@ -152,13 +207,20 @@ export class FileSnapshotStore {
     }
   }
 
-  private bodyPath(lastSeq: bigint): string {
+  /** Where the body of the snapshot at `lastSeq` is (or would be). */
+  bodyPath(lastSeq: bigint): string {
     return join(this.dir, `${pad(lastSeq)}.body`);
   }
 
-  private manifestPath(lastSeq: bigint): string {
+  /** Where the manifest of the snapshot at `lastSeq` is (or would be). */
+  manifestPath(lastSeq: bigint): string {
     return join(this.dir, `${pad(lastSeq)}.manifest.json`);
   }
+}
+
+/** `<dataDir>/<cluster>/snapshots`: where a cluster's snapshots are (cluster id validated). */
+export function snapshotsDir(dataDir: string, clusterId: string): string {
+  return join(dataDir, validateClusterId(clusterId), 'snapshots');
 }
 
 /**
@@ -179,6 +241,12 @@ export function restoreSnapshot(stateMachine: StateMachine, snapshot: Snapshot):
 
 function pad(seq: bigint): string {
   return seq.toString().padStart(20, '0');
+}
+
+/** An error as one line for a refusal: the code first when it has one. */
+export function describeError(error: unknown): string {
+  if (error instanceof OplogError) return `${error.code} ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A state hash or checksum as the manifests write it: 16 hex digits. */

@@ -6,20 +6,17 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { demo } from '../../src/cli/demo.js';
 
 const dirs: string[] = [];
 afterEach(() => {
-  vi.restoreAllMocks();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (lines.push(String(chunk).trim()), true));
-  const code = await demo(args);
-  vi.restoreAllMocks();
+  const code = await demo(args, { out: (line) => lines.push(line), err: (line) => lines.push(line) });
   return { code, lines };
 }
 

@@ -34,7 +34,7 @@ async function run(
   args: string[],
 ): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await command(args, (line) => lines.push(line));
+  const code = await command(args, { out: (line) => lines.push(line), err: (line) => lines.push(line) });
   return { code, lines };
 }
 
