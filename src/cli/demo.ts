@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadZstd } from '../compression/zstd.js';
 import { InvalidInputError } from '../core/errors.js';
-import { VALUE_BYTES_MAX } from '../core/limits.js';
+import { APPEND_VALUE_BYTES_MAX } from '../core/limits.js';
 import { decodeRecord } from '../core/record-codec.js';
 import { seq, type Op } from '../core/types.js';
 import { PrimaryWriter } from '../primary/primary-writer.js';
@@ -70,7 +70,7 @@ export function defineDemo(io: CliIo): Command {
     .addOption(
       integerOption('--value-bytes <bytes>', 'bytes per value', {
         min: 1,
-        max: VALUE_BYTES_MAX,
+        max: APPEND_VALUE_BYTES_MAX,
         default: 256,
       }),
     )

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
-import { VALUE_BYTES_MAX } from '../../src/core/limits.js';
+import { APPEND_VALUE_BYTES_MAX } from '../../src/core/limits.js';
 
 const root = mkdtempSync(join(tmpdir(), 'oplog-bad-input-'));
 /** The demo's temporary directories go here, so "none left behind" is checkable. */
@@ -62,8 +62,8 @@ const NUMERIC: readonly { command: string; flag: string; rule: RegExp; pastMax: 
   {
     command: 'demo',
     flag: '--value-bytes',
-    rule: new RegExp(`an integer in \\[1, ${VALUE_BYTES_MAX}\\]`),
-    pastMax: String(VALUE_BYTES_MAX + 1),
+    rule: new RegExp(`an integer in \\[1, ${APPEND_VALUE_BYTES_MAX}\\]`),
+    pastMax: String(APPEND_VALUE_BYTES_MAX + 1),
   },
   { command: 'demo', flag: '--value-bytes', rule: /an integer in/, pastMax: '999999999' },
   {
@@ -109,8 +109,8 @@ describe('numeric flags', () => {
 
   it('demo: values × entries and keys × values are bounded too (the 24 GB run is refused up front)', async () => {
     expectRefused(
-      await cli(['demo', '--value-bytes', String(VALUE_BYTES_MAX)]),
-      /^oplog: \[OPLOG_INVALID_INPUT\] invalid --entries × --value-bytes: 50000 × 4194304 = 209715200000 bytes of values, over the demo's 4294967296$/,
+      await cli(['demo', '--value-bytes', String(APPEND_VALUE_BYTES_MAX)]),
+      /^oplog: \[OPLOG_INVALID_INPUT\] invalid --entries × --value-bytes: 50000 × 917339 = 45866950000 bytes of values, over the demo's 4294967296$/,
     );
     expectRefused(
       await cli([
@@ -121,9 +121,9 @@ describe('numeric flags', () => {
         '--keys',
         '1000',
         '--value-bytes',
-        '1048576',
+        '917339',
       ]),
-      /^oplog: \[OPLOG_INVALID_INPUT\] invalid --keys × --value-bytes: 1000 keys × 1048576 = 1048576000 bytes of state/,
+      /^oplog: \[OPLOG_INVALID_INPUT\] invalid --keys × --value-bytes: 1000 keys × 917339 = 917339000 bytes of state/,
     );
   });
 

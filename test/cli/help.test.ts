@@ -43,7 +43,7 @@ describe('--help on every subcommand', () => {
         '--entries <count>',
         'an integer in [1, 10000000] (default: 50000)',
         '--value-bytes <bytes>',
-        'an integer in [1, 4194304]',
+        'an integer in [1, 917339]',
         '$ oplog demo',
       ],
     ],
@@ -113,7 +113,7 @@ describe('the real process', () => {
       status: 2,
       stdout: '',
       stderr:
-        'oplog: [OPLOG_INVALID_INPUT] invalid --value-bytes: must be an integer in [1, 4194304] (decimal digits only), got 999999999\n',
+        'oplog: [OPLOG_INVALID_INPUT] invalid --value-bytes: must be an integer in [1, 917339] (decimal digits only), got 999999999\n',
     });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(
