@@ -19,7 +19,17 @@ export {
 export { loadZstd, nativeZstd, wasmZstd } from './compression/zstd.js';
 export type { LogStore, Subscription, SubscriptionEvent, Visibility } from './stores/log-store.js';
 export { MemoryLogStore } from './stores/memory-store.js';
-export { FileLogStore, type FileStoreOptions } from './stores/file/file-store.js';
+export {
+  FileLogStore,
+  describeTornTail,
+  type ByteRange,
+  type CutRecord,
+  type FileRecoveryReport,
+  type FileStoreOptions,
+  type RecordCheck,
+  type RecoveryPoint,
+  type TornTail,
+} from './stores/file/file-store.js';
 export { EtcdLogStore, type EtcdStoreOptions } from './stores/etcd/etcd-store.js';
 export { KafkaLogStore, type KafkaStoreOptions } from './stores/kafka/kafka-store.js';
 export {

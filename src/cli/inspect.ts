@@ -9,7 +9,14 @@ import { decodeRecord } from '../core/record-codec.js';
 import { seq as toSeq, type Entry } from '../core/types.js';
 import { examples, runSubcommand, subcommand, type CliIo } from './command.js';
 import { choiceOption, integerOption, seqOption } from './flags.js';
-import { addStoreOptions, openStore, STORE_KINDS, type StoreFlags, type StoreKind } from './stores.js';
+import {
+  addStoreOptions,
+  openStore,
+  STORE_KINDS,
+  stopReason,
+  type StoreFlags,
+  type StoreKind,
+} from './stores.js';
 
 const PREVIEW_CHARS = 48;
 /** Most records one `inspect` prints. */
@@ -71,6 +78,8 @@ async function run(flags: InspectFlags, io: CliIo): Promise<number> {
       );
       if (flags.entries) for (const entry of entries) io.out(`  ${describeEntry(entry)}`);
     }
+    const cut = stopReason(store);
+    if (cut !== undefined) io.err(`warning: ${cut}`);
     return 0;
   } finally {
     await store.close();

@@ -17,7 +17,14 @@ import { FileSnapshotStore, hex } from '../snapshot/snapshot-store.js';
 import { KvStateMachine } from '../snapshot/state-machine.js';
 import { examples, runSubcommand, subcommand, type CliIo } from './command.js';
 import { choiceOption, pathOption, seqOption, timeOption } from './flags.js';
-import { addStoreOptions, openStore, STORE_KINDS, type StoreFlags, type StoreKind } from './stores.js';
+import {
+  addStoreOptions,
+  openStore,
+  STORE_KINDS,
+  stopReason,
+  type StoreFlags,
+  type StoreKind,
+} from './stores.js';
 
 interface ReplayFlags extends StoreFlags {
   readonly store: StoreKind;
@@ -117,6 +124,8 @@ async function run(flags: ReplayFlags, io: CliIo): Promise<number> {
         : `replayed seq ${first}..${result.appliedSeq} (${result.replayedEntries} entries) from the ${store.kind} log; head seq ${result.headSeq}`,
     );
     io.out(`stopped at: ${result.stoppedAt}`);
+    const cut = stopReason(store);
+    if (cut !== undefined) io.err(`warning: ${cut}`);
     io.out(`applied seq ${result.appliedSeq} · epoch ${result.appliedEpoch} · ${stateMachine.size} keys`);
     io.out(`state hash ${hex(result.hash)}`);
     return 0;

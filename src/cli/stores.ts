@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
-import { FileLogStore } from '../stores/file/file-store.js';
+import { describeTornTail, FileLogStore } from '../stores/file/file-store.js';
 import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
 import type { LogStore } from '../stores/log-store.js';
 import { clusterIdOption, endpointsOption, pathOption } from './flags.js';
@@ -109,4 +109,29 @@ export function givenStores(flags: StoreFlags): StoreKind[] {
   if (flags.etcd !== undefined) kinds.push('etcd');
   if (flags.kafka !== undefined) kinds.push('kafka');
   return kinds;
+}
+
+/**
+ * What a file store's open found about its tail, one line each: a torn tail past the
+ * recovery point that a reader left in place (the next writer start cuts it), and every
+ * cut an earlier writer made (from its cut log). Empty for other stores and clean logs.
+ */
+export function recoveryFindings(store: LogStore): string[] {
+  if (!(store instanceof FileLogStore)) return [];
+  const { tornTail, recoveryPoint, cuts } = store.recovery;
+  const findings = cuts.map(
+    (cut) =>
+      `${describeTornTail(cut, cut.recoveryPointSeq === undefined ? undefined : { lastSeq: cut.recoveryPointSeq })} at ${cut.atIso} (another store, if configured, gave them back at that writer start)`,
+  );
+  if (tornTail !== undefined)
+    findings.push(`${describeTornTail(tornTail, recoveryPoint)}; the next writer start cuts it`);
+  return findings;
+}
+
+/** Where a read of `store` ends early, and why, when the file log has a torn tail. */
+export function stopReason(store: LogStore): string | undefined {
+  if (!(store instanceof FileLogStore)) return undefined;
+  const { tornTail, recoveryPoint } = store.recovery;
+  if (tornTail === undefined) return undefined;
+  return `the log ends at seq ${tornTail.fromSeq - 1n}: ${describeTornTail(tornTail, recoveryPoint)}`;
 }

@@ -90,7 +90,10 @@ export async function readCuts(path: string): Promise<CutRecord[]> {
  * where the recovery point was, e.g. `cut a torn tail past the recovery point (seq 12):
  * bytes 1003..1290 of …/00000000000000000001.seg, seqs 13..15 (body-checksum check failed)`.
  */
-export function describeTornTail(tail: TornTail, recoveryPoint: RecoveryPoint | undefined): string {
+export function describeTornTail(
+  tail: TornTail,
+  recoveryPoint: Pick<RecoveryPoint, 'lastSeq'> | undefined,
+): string {
   const ranges = tail.ranges.map((r) => `bytes ${r.fromOffset}..${r.toOffset} of ${r.path}`).join(', ');
   const seqs = tail.fromSeq === tail.toSeq ? `seq ${tail.fromSeq}` : `seqs ${tail.fromSeq}..${tail.toSeq}`;
   const where =
