@@ -72,6 +72,10 @@ function record(promise: Promise<bigint>): Promise<Outcome> {
   );
 }
 
+/** A writer over `stores` that cuts one record at a time (the first op alone). */
+const serialWriter = (...stores: GatedStore[]) =>
+  PrimaryWriter.start({ stores, compression, limits: { batchEntriesMax: 4, pipelineDepth: 1 } });
+
 /** Every value in the log, by its text. */
 async function logValues(store: LogStore): Promise<Map<string, bigint>> {
   const values = new Map<string, bigint>();
@@ -115,11 +119,7 @@ describe('a stopping writer answers every pending op by what the stores hold', (
 
   it('ops never cut into a record fail with the stop error; a record sent to a store that failed is unknown', async () => {
     const a = new GatedStore();
-    const writer = await PrimaryWriter.start({
-      stores: [a],
-      compression,
-      limits: { batchEntriesMax: 4, pipelineDepth: 1 },
-    });
+    const writer = await serialWriter(a);
     a.mode = 'down'; // unavailable proves nothing: a timed-out append may have landed
     const outcomes = Array.from({ length: 20 }, (_, i) => record(writer.append(op(i))));
     await until(() => a.appendCalls >= 2, 'a retried append');
@@ -137,11 +137,7 @@ describe('a stopping writer answers every pending op by what the stores hold', (
   it('a record whose reply was lost is unknown, not failed, and it is in the store', async () => {
     const a = new GatedStore();
     const b = new GatedStore();
-    const writer = await PrimaryWriter.start({
-      stores: [a, b],
-      compression,
-      limits: { batchEntriesMax: 4, pipelineDepth: 1 },
-    });
+    const writer = await serialWriter(a, b);
     a.mode = 'lose-reply'; // the first append lands, its reply is lost, and a goes down
     const outcomes = Array.from({ length: 4 }, (_, i) => record(writer.append(op(i))));
     await until(() => a.appendCalls >= 2, 'a retried append');
@@ -155,11 +151,7 @@ describe('a stopping writer answers every pending op by what the stores hold', (
   it('a record every store holds only after the writer stopped is acknowledged, not failed', async () => {
     const a = new GatedStore();
     const b = new GatedStore();
-    const writer = await PrimaryWriter.start({
-      stores: [a, b],
-      compression,
-      limits: { batchEntriesMax: 4, pipelineDepth: 1 },
-    });
+    const writer = await serialWriter(a, b);
     b.hold();
     const outcomes = Array.from({ length: 4 }, (_, i) => record(writer.append(op(i))));
     await until(() => b.appendCalls >= 1, 'the record in flight to b');
