@@ -6,8 +6,8 @@
  *
  * Durability: appends that arrive while a write is in progress are written together
  * and made durable by one fdatasync (group commit at the store); then the recovery
- * point is moved past them (one pwrite + fdatasync of the mark file), and only then do
- * their appends resolve. So every acknowledged record is at or below the mark, and
+ * point is moved past them (one pwrite + fdatasync of the mark file, beside the next
+ * group's write), and only then do their appends resolve. So every acknowledged record is at or below the mark, and
  * anything past it was never acknowledged. Recovery on open verifies every record:
  * damage at or below the mark is a {@link CorruptStoreError} naming file, offset, seq
  * and check, and nothing is cut; bad bytes past it are a torn tail, cut by a writer
@@ -103,6 +103,13 @@ export class FileLogStore implements LogStore {
   private epochFileVersion: string | undefined;
   /** What readers may see: the last record made durable by this writer (or found by a reader). */
   private committed: { lastSeq: bigint; epoch: bigint } = { lastSeq: 0n, epoch: 0n };
+  /**
+   * The last committed group's mark write and the settling of its appends (never
+   * rejects). Marks are written one at a time, in group order.
+   */
+  private markInFlight: Promise<void> = Promise.resolve();
+  /** A mark write failed: no later group may be acknowledged. */
+  private markFailed = false;
   private activeFh: FileHandle | undefined;
   private readonly jobs: Job[] = [];
   private draining: Promise<void> | undefined;
@@ -299,9 +306,23 @@ export class FileLogStore implements LogStore {
   }
 
   private async drain(): Promise<void> {
+    for (;;) {
+      await this.drainJobs();
+      // Acks of the last group wait for its mark; jobs may have queued meanwhile.
+      await this.markInFlight;
+      if (this.jobs.length === 0 || this.failure !== undefined) break;
+    }
+    for (const job of this.jobs.splice(0)) job.done.reject(this.failedError());
+    // Cleared in the same synchronous step that saw the queue empty, so an append
+    // enqueued by a continuation of the last job always finds a drain to start.
+    this.drainActive = false;
+  }
+
+  private async drainJobs(): Promise<void> {
     while (this.jobs.length > 0 && this.failure === undefined) {
       const head = this.jobs[0]!;
       if (head.kind !== 'append') {
+        await this.markInFlight;
         this.jobs.shift();
         await settle(head.done, () =>
           head.kind === 'fence' ? this.fenceFile(head.epoch) : this.segments.removeBelow(head.seq),
@@ -312,13 +333,15 @@ export class FileLogStore implements LogStore {
       while (count < this.jobs.length && this.jobs[count]!.kind === 'append') count++;
       await this.commitGroup(this.jobs.splice(0, count) as Extract<Job, { kind: 'append' }>[]);
     }
-    for (const job of this.jobs.splice(0)) job.done.reject(this.failedError());
-    // Cleared in the same synchronous step that saw the queue empty, so an append
-    // enqueued by a continuation of the last job always finds a drain to start.
-    this.drainActive = false;
   }
 
-  /** Writes a group of appends and makes them durable with one fdatasync. */
+  /**
+   * Writes a group of appends and makes them durable with one fdatasync, then moves the
+   * recovery point past them; their appends resolve once the mark is durable. The mark's
+   * write and sync run beside the next group's write and sync (at most one mark in
+   * flight, marks in order), so pipelined appends do not pay the two syncs one after
+   * the other; an append is still acknowledged only at or below a durable mark.
+   */
   private async commitGroup(group: Extract<Job, { kind: 'append' }>[]): Promise<void> {
     const settled: Settle[] = [];
     const written: BatchRecord[] = [];
@@ -347,8 +370,6 @@ export class FileLogStore implements LogStore {
         settled.push(job.done);
       }
       await this.activeFh?.datasync();
-      // Only now is everything up to the last segment's end durable: the mark may pass it.
-      if (written.length > 0) await this.markFile?.write(this.syncedPoint());
     } catch (cause) {
       // The file may now hold part of a record: stop appending; reopening repairs the tail.
       this.failure = cause;
@@ -356,10 +377,31 @@ export class FileLogStore implements LogStore {
       for (const job of group) job.done.reject(error);
       return;
     }
+    // Only now is everything up to the last segment's end durable: the mark may pass it.
+    const point = written.length > 0 ? this.syncedPoint() : undefined;
     const last = this.segments.last();
-    if (last !== undefined) this.committed = { lastSeq: last.lastSeq, epoch: last.lastEpoch };
-    for (const done of settled) done.resolve();
-    this.doorbell.ring();
+    const committed = last === undefined ? undefined : { lastSeq: last.lastSeq, epoch: last.lastEpoch };
+    const previous = this.markInFlight;
+    const marked = (async () => {
+      await previous;
+      if (this.markFailed) throw this.failedError();
+      if (point !== undefined) await this.markFile?.write(point);
+    })();
+    this.markInFlight = marked.then(
+      () => {
+        if (committed !== undefined) this.committed = committed;
+        for (const done of settled) done.resolve();
+        this.doorbell.ring();
+      },
+      (cause: unknown) => {
+        this.markFailed = true;
+        this.failure ??= cause;
+        const error = this.failedError();
+        for (const done of settled) done.reject(error);
+      },
+    );
+    // At most one mark beside the next group's write: the one before this group's.
+    await previous;
   }
 
   private async writeRecord(record: BatchRecord): Promise<void> {
