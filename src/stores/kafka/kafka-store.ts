@@ -10,26 +10,29 @@
  * so the broker's own time index answers "first offset at or after seq" (ListOffsets by
  * timestamp). This needs `retention.ms=-1` on the topic (we set it; retention is ours,
  * by truncateBefore) and a broker that accepts old timestamps (the default).
+ *
+ * Topics and offsets are in ./kafka-topics.ts, subscriptions in ./kafka-subscription.ts,
+ * bounded reads in ./kafka-reader.ts. What stays here (~480 lines) is the one producer's
+ * state — its epoch, the writer's head, the serial chain that orders appends, fences and
+ * truncation — which every write path reads and changes, so it stays in one file.
  */
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
-  CorruptStoreError,
   FencedError,
-  InvalidInputError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
+import type { BatchRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
-import type { LogStore, Subscription, SubscriptionEvent } from '../log-store.js';
-import { EventQueue } from '../event-queue.js';
-import { abortableSleep } from '../tail-subscription.js';
+import type { LogStore, Subscription } from '../log-store.js';
 import { readTopic } from './kafka-reader.js';
+import { followTopic } from './kafka-subscription.js';
+import { kafkaErrorType, KafkaTopics } from './kafka-topics.js';
 
 export interface KafkaStoreOptions {
   readonly brokers: string | readonly string[];
@@ -103,8 +106,7 @@ export class KafkaLogStore implements LogStore {
   readonly topic: string;
   private readonly epochTopic: string;
   private readonly kafka: Kafka;
-  private admin: Admin | undefined;
-  private topicsReady: Promise<void> | undefined;
+  private readonly topics: KafkaTopics;
   private producer: Producer | undefined;
   /** The fencing epoch our producer was initialised under. */
   private producerEpoch: bigint | undefined;
@@ -129,6 +131,7 @@ export class KafkaLogStore implements LogStore {
       requestTimeout: 10_000,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
+    this.topics = new KafkaTopics(this.kafka, this.topic, this.epochTopic, options, () => this.closed);
   }
 
   /**
@@ -169,8 +172,8 @@ export class KafkaLogStore implements LogStore {
 
   async currentEpoch(): Promise<Epoch> {
     this.checkOpen();
-    await this.ensureTopics();
-    const last = await this.lastMessage(this.epochTopic);
+    await this.topics.ensure();
+    const last = await this.topics.lastMessage(this.epochTopic);
     return toEpoch(last === undefined ? 0n : BigInt(last.value.toString()));
   }
 
@@ -191,13 +194,13 @@ export class KafkaLogStore implements LogStore {
     end: { offset?: bigint },
   ): AsyncGenerator<BatchRecord> {
     this.checkOpen();
-    await this.ensureTopics();
+    await this.topics.ensure();
     const { low, high } = await this.committedEnd();
     end.offset = high;
     if (high <= low) return;
     let back = 4n;
     for (;;) {
-      const found = await this.offsetAtOrAfter(fromSeq, high);
+      const found = await this.topics.offsetAtOrAfter(fromSeq, high);
       const start = found - back > low ? found - back : low;
       const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
       let delivered = 0;
@@ -205,7 +208,7 @@ export class KafkaLogStore implements LogStore {
       let retryFurtherBack = false;
       try {
         for await (const message of stream) {
-          const record = this.verifyMessage(message.value, message.offset);
+          const record = this.topics.verifyMessage(message.value, message.offset);
           if (record.lastSeq < fromSeq) continue;
           if (first && record.firstSeq > fromSeq) {
             if (start > low) {
@@ -228,93 +231,21 @@ export class KafkaLogStore implements LogStore {
 
   subscribe(fromSeq: Seq): Subscription {
     this.checkOpen();
-    const events = new EventQueue<SubscriptionEvent>(
+    const subscription = followTopic(
       {
-        itemsMax: this.options.subscriptionBufferRecords ?? 64,
-        bytesMax: this.options.subscriptionBufferBytes ?? 16 * 1024 * 1024,
+        kafka: this.kafka,
+        topics: this.topics,
+        readUpTo: (from, limit, end) => this.readUpTo(from, limit, end),
+        isClosed: () => this.closed,
       },
-      (event) => (event.type === 'record' ? event.record.bytes.length : 0),
+      fromSeq,
+      {
+        blindAfterMs: this.options.blindAfterMs,
+        bufferRecords: this.options.subscriptionBufferRecords,
+        bufferBytes: this.options.subscriptionBufferBytes,
+      },
+      (closed) => this.subscriptions.delete(closed),
     );
-    const abort = new AbortController();
-    const blindAfterMs = this.options.blindAfterMs ?? 3_000;
-    const run = async () => {
-      let nextSeq: bigint = fromSeq;
-      let visibility: 'visible' | 'blind' | undefined;
-      /** Last time the subscriber took a record: a full queue waits on it, not on Kafka. */
-      let deliveredAtMs = performance.now();
-      const deliver = async (record: BatchRecord) => {
-        await events.put({ type: 'record', record });
-        deliveredAtMs = performance.now();
-      };
-      const see = (v: 'visible' | 'blind', cause?: unknown) => {
-        if (visibility === v) return;
-        visibility = v;
-        events.pushControl(
-          cause === undefined
-            ? { type: 'visibility', visibility: v }
-            : { type: 'visibility', visibility: v, cause },
-        );
-      };
-      for (let failures = 0; !abort.signal.aborted;) {
-        try {
-          // Catch up with a bounded read (it resumes exactly at nextSeq), then follow
-          // from exactly where that read ended, so nothing falls between the two.
-          const end: { offset?: bigint } = {};
-          for await (const record of this.readUpTo(toSeq(nextSeq), Infinity, end)) {
-            if (abort.signal.aborted) return;
-            see('visible');
-            if (record.lastSeq < nextSeq) continue;
-            nextSeq = record.lastSeq + 1n;
-            await deliver(record);
-          }
-          see('visible');
-          const stream = readTopic(this.kafka, {
-            topic: this.topic,
-            fromOffset: end.offset ?? 0n,
-            endOffset: undefined,
-          });
-          const liveness = setInterval(
-            () => {
-              // While the subscriber is behind, the fetch loop is held back on purpose.
-              const progressAtMs = Math.max(stream.lastFetchAtMs, deliveredAtMs);
-              if (!events.full && performance.now() - progressAtMs > blindAfterMs) see('blind');
-            },
-            Math.max(100, blindAfterMs / 4),
-          );
-          const stop = () => void stream.close();
-          abort.signal.addEventListener('abort', stop, { once: true });
-          try {
-            for await (const message of stream) {
-              see('visible');
-              const record = this.verifyMessage(message.value, message.offset);
-              if (record.lastSeq < nextSeq) continue;
-              if (record.firstSeq > nextSeq) break; // something between: re-read from nextSeq
-              nextSeq = record.lastSeq + 1n;
-              await deliver(record);
-              failures = 0;
-            }
-          } finally {
-            clearInterval(liveness);
-            abort.signal.removeEventListener('abort', stop);
-            await stream.close();
-          }
-        } catch (cause) {
-          if (abort.signal.aborted || this.closed) return;
-          if (cause instanceof OplogError && !cause.retryable) return events.fail(cause);
-          see('blind', cause);
-          await abortableSleep(Math.min(2_000, 100 * 2 ** Math.min(failures++, 5)), abort.signal);
-        }
-      }
-    };
-    void run().finally(() => events.end());
-    const subscription: Subscription = {
-      close: () => {
-        abort.abort();
-        events.end();
-        this.subscriptions.delete(subscription);
-      },
-      [Symbol.asyncIterator]: () => events.iterator(),
-    };
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -325,7 +256,7 @@ export class KafkaLogStore implements LogStore {
     for (const s of [...this.subscriptions]) s.close();
     await this.chain.catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.topics.disconnect();
   }
 
   // ---- writing ---------------------------------------------------------------------
@@ -340,7 +271,7 @@ export class KafkaLogStore implements LogStore {
   }
 
   private async fenceNow(epoch: Epoch): Promise<void> {
-    await this.ensureTopics();
+    await this.topics.ensure();
     // Check first: a fence that is going to be refused must not fence the real writer.
     checkFence(epoch, await this.currentEpoch());
     await this.dropProducer();
@@ -370,7 +301,7 @@ export class KafkaLogStore implements LogStore {
    * one AddPartitions and one commit for all.
    */
   private async appendGroup(group: readonly AppendJob[]): Promise<void> {
-    await this.ensureTopics();
+    await this.topics.ensure();
     const head = this.writerHead ?? (await this.scanHead());
     const fenceEpoch = this.producerEpoch ?? (await this.currentEpoch());
     let lastSeq = head.lastSeq;
@@ -461,19 +392,19 @@ export class KafkaLogStore implements LogStore {
   }
 
   private async truncateNow(seq: Seq): Promise<void> {
-    await this.ensureTopics();
+    await this.topics.ensure();
     const head = await this.head();
     const limit = seq > head.lastSeq ? head.lastSeq : seq;
     if (limit < 1n) return;
     const { low, high } = await this.committedEnd();
-    const found = await this.offsetAtOrAfter(limit, high);
+    const found = await this.topics.offsetAtOrAfter(limit, high);
     // Keep the record covering `limit`: start from a little before and find it.
     const start = found - 4n > low ? found - 4n : low;
     const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
     let keepOffset: bigint | undefined;
     try {
       for await (const message of stream) {
-        const record = this.verifyMessage(message.value, message.offset);
+        const record = this.topics.verifyMessage(message.value, message.offset);
         if (record.lastSeq >= limit) {
           keepOffset = BigInt(message.offset);
           break;
@@ -483,8 +414,8 @@ export class KafkaLogStore implements LogStore {
       await stream.close();
     }
     if (keepOffset === undefined || keepOffset <= low) return;
-    await this.call('kafka truncate', () =>
-      this.adminClient().then((admin) =>
+    await this.topics.call('kafka truncate', () =>
+      this.topics.adminClient().then((admin) =>
         admin.deleteTopicRecords({
           topic: this.topic,
           partitions: [{ partition: 0, offset: keepOffset.toString() }],
@@ -536,139 +467,24 @@ export class KafkaLogStore implements LogStore {
   // ---- reading helpers ---------------------------------------------------------------
 
   private async scanHead(): Promise<WriterHead> {
-    await this.ensureTopics();
-    const last = await this.lastMessage(this.topic);
+    await this.topics.ensure();
+    const last = await this.topics.lastMessage(this.topic);
     if (last === undefined) return { lastSeq: 0n, epoch: 0n, offset: -1n };
-    const record = this.verifyMessage(last.value, last.offset);
+    const record = this.topics.verifyMessage(last.value, last.offset);
     return { lastSeq: record.lastSeq, epoch: record.epoch, offset: BigInt(last.offset) };
-  }
-
-  /** The last committed message of a topic, looking back in growing windows. */
-  private async lastMessage(topic: string): Promise<{ value: Buffer; offset: string } | undefined> {
-    const { low, high } = await this.endOffsets(topic);
-    for (let window = 8n; ; window *= 8n) {
-      const from = high - window > low ? high - window : low;
-      let last: { value: Buffer; offset: string } | undefined;
-      const stream = readTopic(this.kafka, { topic, fromOffset: from, endOffset: high });
-      try {
-        for await (const message of stream)
-          if (message.value !== null) last = { value: message.value, offset: message.offset };
-      } finally {
-        await stream.close();
-      }
-      if (last !== undefined || from === low) return last;
-    }
   }
 
   /** Committed end of the log topic; waits briefly for our own last commit to show. */
   private async committedEnd(): Promise<{ low: bigint; high: bigint }> {
     const mine = this.writerHead?.offset ?? -1n;
     for (let attempt = 0; ; attempt++) {
-      const offsets = await this.endOffsets(this.topic);
+      const offsets = await this.topics.endOffsets(this.topic);
       if (offsets.high > mine || attempt >= 100) return offsets;
       await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  private async endOffsets(topic: string): Promise<{ low: bigint; high: bigint }> {
-    const [partition] = await this.call('kafka offsets', async () =>
-      (await this.adminClient()).fetchTopicOffsets(topic),
-    );
-    return { low: BigInt(partition?.low ?? '0'), high: BigInt(partition?.high ?? '0') };
-  }
-
-  /** First offset whose record starts at or after `seq` (by the message timestamp), or `high`. */
-  private async offsetAtOrAfter(seq: bigint, high: bigint): Promise<bigint> {
-    const [entry] = await this.call('kafka offset lookup', async () =>
-      (await this.adminClient()).fetchTopicOffsetsByTimestamp(this.topic, Number(seq)),
-    );
-    const offset = BigInt(entry?.offset ?? '-1');
-    return offset < 0n || offset > high ? high : offset;
-  }
-
-  private verifyMessage(value: Buffer | null, offset: string): BatchRecord {
-    try {
-      if (value === null) throw new Error('empty message');
-      return verifyRecord(new Uint8Array(value.buffer, value.byteOffset, value.length));
-    } catch (cause) {
-      throw new CorruptStoreError(`${this.topic}@${offset}`, undefined, 'message is not a valid record', {
-        cause,
-      });
-    }
-  }
-
-  private ensureTopics(): Promise<void> {
-    this.topicsReady ??= this.call('kafka create topics', async () => {
-      const admin = await this.adminClient();
-      const existing = new Set(await admin.listTopics());
-      if (this.options.createTopics === false) {
-        const missing = [this.topic, this.epochTopic].filter((t) => !existing.has(t));
-        if (missing.length > 0)
-          throw new InvalidInputError(
-            'cluster',
-            `no Kafka topic ${missing.join(', ')} (nothing was created)`,
-          );
-        return;
-      }
-      const configEntries = [
-        { name: 'retention.ms', value: '-1' },
-        { name: 'min.insync.replicas', value: String(this.options.minInsyncReplicas ?? 1) },
-        { name: 'message.timestamp.type', value: 'CreateTime' },
-      ];
-      const topics = [this.topic, this.epochTopic]
-        .filter((t) => !existing.has(t))
-        .map((topic) => ({
-          topic,
-          numPartitions: 1,
-          replicationFactor: this.options.replicationFactor ?? 1,
-          configEntries,
-        }));
-      if (topics.length > 0)
-        await admin.createTopics({ topics, waitForLeaders: true }).catch((error: unknown) => {
-          if (kafkaErrorType(error) !== 'TOPIC_ALREADY_EXISTS') throw error;
-        });
-    }).catch((error: unknown) => {
-      this.topicsReady = undefined;
-      throw error;
-    });
-    return this.topicsReady;
-  }
-
-  private async adminClient(): Promise<Admin> {
-    if (this.admin === undefined) {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
-    return this.admin;
-  }
-
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (cause) {
-      if (cause instanceof OplogError) throw cause;
-      if (this.closed) throw new ClosedError('kafka store', { cause });
-      throw new StoreUnavailableError(
-        operation,
-        { cluster: this.options.clusterId, topic: this.topic },
-        { cause },
-      );
     }
   }
 
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('kafka store');
   }
-}
-
-function kafkaErrorType(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    const e = current as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown };
-    if (typeof e.type === 'string') return e.type;
-    if (e.name === 'KafkaJSProducerFencedError') return 'PRODUCER_FENCED';
-    current = e.originalError ?? e.cause;
-  }
-  return undefined;
 }
