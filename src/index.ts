@@ -42,13 +42,18 @@ export type {
   StandbyListener,
   StandbyLoop,
 } from './standby/standby-events.js';
+export type { PromotedWriter, WriterFactory, WriterStartOptions } from './standby/writer-port.js';
+export type { Election } from './standby/election.js';
+export { LeaderElection, type ElectionOptions } from './standby/leader-election.js';
+export { AutoFailover, type AutoFailoverOptions, type AutoFailoverStatus } from './node/auto-failover.js';
+export { OplogNode, type NodeOptions } from './node/node.js';
+export type { NodeRole, NodeState, NodeStatus } from './node/node-status.js';
+export type { NodeEventMap, NodeEventName, NodeEvents, NodeListener } from './node/node-events.js';
 export {
-  LeaderElection,
-  AutoFailover,
-  type AutoFailoverOptions,
-  type AutoFailoverStatus,
-  type ElectionOptions,
-} from './standby/leader-election.js';
+  primaryWriterFactory,
+  startPrimaryWriter,
+  type PrimaryWriterSettings,
+} from './node/primary-writer-factory.js';
 export { KvStateMachine, type StateImage, type StateMachine } from './snapshot/state-machine.js';
 export {
   FileSnapshotStore,

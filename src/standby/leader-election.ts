@@ -14,7 +14,7 @@
 import { noop } from 'cockatiel';
 import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import { validateClusterId } from '../core/cluster-id.js';
-import type { Standby } from './standby.js';
+import type { Election } from './election.js';
 
 export interface ElectionOptions {
   readonly hosts: string | readonly string[];
@@ -30,7 +30,7 @@ export interface ElectionOptions {
   readonly nodeId: string;
 }
 
-export class LeaderElection {
+export class LeaderElection implements Election {
   private readonly client: Etcd3;
   readonly key: string;
   private lease: Lease | undefined;
@@ -93,103 +93,4 @@ export class LeaderElection {
     this.lease?.release();
     this.client.close();
   }
-}
-
-export interface AutoFailoverOptions {
-  /** Wait before campaigning, plus `lagDelayMsPerEntry` per entry of lag. */
-  readonly baseDelayMs?: number;
-  readonly lagDelayMsPerEntry?: number;
-  /** While the key stays vacant, try again after this; doubles up to 10×. Default 200 ms. */
-  readonly retryMs?: number;
-}
-
-export interface AutoFailoverStatus {
-  /** Vacancy checks made (each one a chance to campaign). */
-  readonly attempts: number;
-  /** Why the last attempt did not promote, if it did not. */
-  readonly lastOutcome: string | undefined;
-}
-
-/** Runs the standby side of automatic failover until stopped. */
-export class AutoFailover {
-  private busy = false;
-  private stopped = false;
-  private attempts = 0;
-  private lastOutcome: string | undefined;
-
-  constructor(
-    private readonly standby: Standby,
-    private readonly election: LeaderElection,
-    private readonly options: AutoFailoverOptions = {},
-  ) {}
-
-  get status(): AutoFailoverStatus {
-    return { attempts: this.attempts, lastOutcome: this.lastOutcome };
-  }
-
-  /** Watches for vacancies; a key that is already vacant counts as one. */
-  async start(): Promise<void> {
-    await this.election.watchVacancy(() => void this.onVacant());
-    void this.onVacant();
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  private async onVacant(): Promise<void> {
-    if (this.busy || this.stopped) return;
-    this.busy = true;
-    try {
-      const firstRetryMs = this.options.retryMs ?? 200;
-      for (let retryMs = firstRetryMs; !this.stopped; retryMs = Math.min(retryMs * 2, firstRetryMs * 10)) {
-        if (await this.attempt()) return;
-        await new Promise((r) => setTimeout(r, retryMs));
-      }
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  /** One chance: true when done (this node promoted, or somebody holds the key). */
-  private async attempt(): Promise<boolean> {
-    this.attempts++;
-    try {
-      if (!(await this.election.isVacant())) return this.outcome('held', true);
-      const before = this.standby.status;
-      if (!eligible(before)) return this.outcome(`not eligible (${describe(before)})`, false);
-      const lagEntries = Number(before.lagEntries);
-      const delayMs = (this.options.baseDelayMs ?? 50) + lagEntries * (this.options.lagDelayMsPerEntry ?? 1);
-      await new Promise((r) => setTimeout(r, Math.min(delayMs, 10_000)));
-      const now = this.standby.status;
-      if (!eligible(now)) return this.outcome(`not eligible (${describe(now)})`, false);
-      if (!(await this.election.campaign())) return this.outcome('another node won the campaign', true);
-      try {
-        await this.standby.promote();
-        return this.outcome('promoted', true);
-      } catch (error) {
-        // Holding the key without becoming the writer would stall the cluster: resign.
-        await this.election.resign();
-        return this.outcome(
-          `promotion failed: ${error instanceof Error ? error.message : String(error)}`,
-          false,
-        );
-      }
-    } catch (error) {
-      return this.outcome(`etcd: ${error instanceof Error ? error.message : String(error)}`, false);
-    }
-  }
-
-  private outcome(what: string, done: boolean): boolean {
-    this.lastOutcome = what;
-    return done;
-  }
-}
-
-function eligible(status: Standby['status']): boolean {
-  return !status.degraded && !status.divergent && (status.state === 'watching' || status.state === 'syncing');
-}
-
-function describe(status: Standby['status']): string {
-  return status.divergent ? `${status.state}, divergent` : status.state;
 }

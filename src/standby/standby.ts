@@ -39,7 +39,7 @@ import {
   StaleReadError,
   StoreUnavailableError,
 } from '../core/errors.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeRecord, type BatchRecord } from '../core/record-codec.js';
 import {
   promotionCheck,
   readsAreFresh,
@@ -57,16 +57,17 @@ import {
   type SnapshotInput,
   type SnapshotManifest,
 } from '../snapshot/snapshot-store.js';
-import type { PrimaryWriter } from '../primary/primary-writer.js';
 import { Promotion, type PromotionHost } from './promotion.js';
 import { SnapshotSchedule, type SnapshotHost, type SnapshotSink } from './snapshot-policy.js';
 import { StandbyEventHub, type StandbyEvents, type StandbyLoop } from './standby-events.js';
 import { RateLimitedWarnings } from './warnings.js';
+import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
 import { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 
 export { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 export type { SnapshotPolicy, SnapshotSink } from './snapshot-policy.js';
+export type { PromotedWriter, WriterFactory, WriterStartOptions } from './writer-port.js';
 export type {
   StandbyEventMap,
   StandbyEventName,
@@ -75,7 +76,7 @@ export type {
   StandbyLoop,
 } from './standby-events.js';
 
-export class Standby {
+export class Standby<W extends PromotedWriter = PromotedWriter> {
   private applier: Applier;
   private stateValue: StandbyState = 'starting';
   private subscription: Subscription | undefined;
@@ -86,13 +87,13 @@ export class Standby {
   private corruptRecords = 0;
   private lastAppliedTsMs = 0;
   private lastError: string | undefined;
-  private writer: PrimaryWriter | undefined;
+  private writer: W | undefined;
   private promotionOverrides: readonly string[] = [];
   private promotionAttempts = 0;
   private lastPromotionError: string | undefined;
   private promoting = false;
-  private promotion: Promotion | undefined;
-  private promotionTask: Promise<PrimaryWriter> | undefined;
+  private promotion: Promotion<W> | undefined;
+  private promotionTask: Promise<W> | undefined;
   /** Set by stop(): nothing may resume or start from here on. */
   private stopping = false;
   /** Set while background loops must not run (promotion, stop). */
@@ -104,7 +105,7 @@ export class Standby {
   private readonly hub: StandbyEventHub;
   private readonly warnings: RateLimitedWarnings;
 
-  constructor(private readonly options: StandbyOptions) {
+  constructor(private readonly options: StandbyOptions<W>) {
     this.applier = new Applier(
       { ...DEFAULT_APPLIER_CONFIG, ...options.applier },
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
@@ -247,7 +248,7 @@ export class Standby {
   }
 
   /** The writer, once this node has been promoted. */
-  get primary(): PrimaryWriter | undefined {
+  get primary(): W | undefined {
     return this.writer;
   }
 
@@ -259,9 +260,12 @@ export class Standby {
    * starts a writer at head + 1. A failure before the fence (promotionStores() throwing
    * included) resumes following; a failure after it leaves `leaderless`, retried with
    * backoff at the same epoch until a writer exists or stop() (promotion.ts). A newer
-   * epoch seen meanwhile fences this node (FencedError, state `stopped`).
+   * epoch seen meanwhile fences this node (FencedError, state `stopped`). Without a
+   * `startWriter` factory it is refused (`no_writer_factory`), even forced.
    */
-  async promote({ force = false }: { force?: boolean } = {}): Promise<PrimaryWriter> {
+  async promote({ force = false }: { force?: boolean } = {}): Promise<W> {
+    const startWriter = this.options.startWriter;
+    if (startWriter === undefined) throw new PromotionRefusedError(['no_writer_factory']);
     if (this.promoting) throw new PromotionRefusedError(['promotion_in_progress']);
     const headSeq = await this.committedHead().catch(() => undefined);
     const check = promotionCheck(
@@ -278,14 +282,14 @@ export class Standby {
     this.promotionOverrides = check.overridden;
     this.promoting = true;
     try {
-      return await this.runPromotion();
+      return await this.runPromotion(startWriter);
     } finally {
       this.promoting = false;
       this.promotion = undefined;
     }
   }
 
-  private async runPromotion(): Promise<PrimaryWriter> {
+  private async runPromotion(startWriter: WriterFactory<W>): Promise<W> {
     this.fire('promote');
     await this.suspend();
     let stores: readonly LogStore[];
@@ -304,12 +308,12 @@ export class Standby {
     const promotion = new Promotion(this.promotionHost(), {
       stores,
       compression: this.options.compression,
-      writer: this.options.writer,
+      startWriter,
       retryMs: this.options.leaderlessRetryMs ?? 200,
     });
     this.promotion = promotion;
     this.promotionTask = promotion.run();
-    let writer: PrimaryWriter;
+    let writer: W;
     try {
       writer = await this.promotionTask;
     } catch (error) {
@@ -378,7 +382,7 @@ export class Standby {
   private async drainTo(store: LogStore, headSeq: bigint): Promise<void> {
     if (this.applier.appliedSeq >= headSeq) return;
     for await (const record of store.read(toSeq(this.applier.appliedSeq + 1n))) {
-      this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+      this.carry(this.applier.receive(this.decode(record, store), this.nowMs()));
       if (this.stateValue === 'failed') throw new InvalidStateError('promotion', 'failed');
       if (this.applier.appliedSeq >= headSeq) return;
     }
@@ -481,7 +485,7 @@ export class Standby {
       } catch (error) {
         if (this.suspended) return;
         if (error instanceof CorruptStoreError) {
-          await this.repairCorrupt();
+          await this.repairCorrupt(error);
         } else if (isFatal(error)) {
           this.fail('follow', error);
           return;
@@ -495,8 +499,9 @@ export class Standby {
   }
 
   /** The source served a damaged record: fetch from applied + 1 (the other store, if any). */
-  private async repairCorrupt(): Promise<void> {
+  private async repairCorrupt(error: CorruptStoreError): Promise<void> {
     this.corruptRecords++;
+    this.hub.emit('record-corrupt', { store: this.options.source.kind, seq: error.seq, error });
     const head = await this.options.source.head().catch(() => undefined);
     if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
     const next = toSeq(this.applier.appliedSeq + 1n);
@@ -526,7 +531,7 @@ export class Standby {
       }
       const now = this.nowMs();
       this.carry(this.applier.observeHead(event.record.lastSeq, now));
-      this.carry(this.applier.receive(this.decode(event.record.bytes), now));
+      this.carry(this.applier.receive(this.decode(event.record, this.options.source), now));
     }
   }
 
@@ -560,11 +565,12 @@ export class Standby {
   }
 
   /** A record that fails verification is dropped: its entries become a gap, fetched again. */
-  private decode(bytes: Uint8Array): Entry[] {
+  private decode(record: BatchRecord, store: LogStore): Entry[] {
     try {
-      return decodeRecord(bytes, this.options.compression).entries;
-    } catch {
+      return decodeRecord(record.bytes, this.options.compression).entries;
+    } catch (error) {
       this.corruptRecords++;
+      this.hub.emit('record-corrupt', { store: store.kind, seq: record.firstSeq, error });
       return [];
     }
   }
@@ -642,7 +648,7 @@ export class Standby {
       try {
         for await (const record of store.read(toSeq(from))) {
           if (record.firstSeq > range.toSeq) break;
-          this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+          this.carry(this.applier.receive(this.decode(record, store), this.nowMs()));
         }
         return;
       } catch (error) {

@@ -6,8 +6,10 @@
 import { expect, it } from 'vitest';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
-import { AutoFailover, LeaderElection } from '../../src/standby/leader-election.js';
+import { AutoFailover } from '../../src/node/auto-failover.js';
+import { LeaderElection } from '../../src/standby/leader-election.js';
 import { Standby } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { testCompression } from '../helpers/entries.js';
@@ -33,7 +35,13 @@ describeWithEtcd('automatic failover', (endpoint) => {
     await primary.appendMany(Array.from({ length: 20 }, (_, i) => op(i)));
 
     const kv = new CheckedKv();
-    const standby = new Standby({ source: store, stateMachine: kv, compression, tickMs: 5 });
+    const standby = new Standby({
+      startWriter: startPrimaryWriter,
+      source: store,
+      stateMachine: kv,
+      compression,
+      tickMs: 5,
+    });
     standby.start();
     await until(() => standby.status.appliedSeq === 20n && standby.status.state === 'watching', 'caught up');
     const election = new LeaderElection({ hosts: endpoint, clusterId, leaseTtlS: 1, nodeId: 'standby' });
