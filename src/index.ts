@@ -44,7 +44,7 @@ export type {
 } from './standby/standby-events.js';
 export type { PromotedWriter, WriterFactory, WriterStartOptions } from './standby/writer-port.js';
 export type { Election } from './standby/election.js';
-export { LeaderElection, type ElectionOptions } from './standby/leader-election.js';
+export { EtcdElection, type EtcdElectionOptions } from './stores/etcd/election.js';
 export { AutoFailover, type AutoFailoverOptions, type AutoFailoverStatus } from './node/auto-failover.js';
 export { OplogNode, type NodeOptions } from './node/node.js';
 export type { NodeRole, NodeState, NodeStatus } from './node/node-status.js';

@@ -18,7 +18,7 @@ import { loadZstd } from '../../src/compression/zstd.js';
 import type { Entry, Op } from '../../src/core/types.js';
 import { OplogNode } from '../../src/node/node.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
-import { LeaderElection } from '../../src/standby/leader-election.js';
+import { EtcdElection } from '../../src/stores/etcd/election.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 
@@ -49,12 +49,7 @@ const node = new OplogNode({
   standby: { source: kafka, fetchStore: etcd, stateMachine: kv, compression },
   ...(mode === 'auto'
     ? {
-        election: new LeaderElection({
-          hosts: etcdEndpoint!,
-          clusterId: clusterId!,
-          leaseTtlS: 1,
-          nodeId: `${role}-${process.pid}`,
-        }),
+        election: new EtcdElection(etcd, { leaseTtlS: 1, nodeId: `${role}-${process.pid}` }),
       }
     : {}),
 });
