@@ -66,3 +66,10 @@ export {
 export { replay, type ReplayOptions, type ReplayResult } from './snapshot/replay.js';
 export { truncateToSnapshot } from './snapshot/retention.js';
 export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';
+export {
+  StandbyCore,
+  type LifecycleChange,
+  type StandbyDelivery,
+  type StandbyOutput,
+  type StandbyStart,
+} from './core/standby-core.js';

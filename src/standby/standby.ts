@@ -1,10 +1,12 @@
 /**
- * The standby: subscribe to the source store → verify and decode each record → the
- * applier (ordering, gaps, skips; src/core) → the state machine. Gaps are fetched from
- * the other store when there is one, else from the source. The standby lifecycle table
- * (src/core/standby-state.ts) is driven by the subscription's visibility and by the
- * applier: blind → degraded at once (fail closed); visible again → syncing, re-reading
- * from applied + 1.
+ * The standby shell: subscribe to the source store → verify and decode each record →
+ * the standby core (src/core/standby-core.ts: the applier — ordering, gaps, skips — and
+ * the lifecycle table behind one pure interface) → carry out what it returns: apply to
+ * the state machine, fetch gaps (from the other store when there is one, else from the
+ * source), report skips, publish lifecycle changes. The core derives the lifecycle
+ * events that follow from the applier (halted, filled, caught up, behind); this shell
+ * fires the ones it observes: blind → degraded at once (fail closed); visible again →
+ * syncing, re-reading from applied + 1; and the API calls.
  *
  * Every background loop's failure reaches the lifecycle and the `loop-failed` event:
  * an error the source may recover from degrades the node and the follow loop
@@ -17,15 +19,15 @@
  * follows the log from its lastSeq + 1. A node mid install is never promoted. The
  * policy's schedule is in snapshot-policy.ts, the promotion's attempts in promotion.ts.
  *
- * Over 350 lines (about 680, mostly contracts in comments) because it is the one place
- * the standby's loops meet the lifecycle: the follow loop, fetches, apply, install and
- * stop each fire transitions and share the suspend/resume discipline, and splitting
- * them would scatter that. What has its own seam lives beside it: options
+ * Over 350 lines (about 690, mostly contracts in comments) because it is the one place
+ * the standby's loops meet: the follow loop, fetches, install, promotion and stop share
+ * the suspend/resume discipline, and splitting them would scatter that. What has its
+ * own seam lives beside it: the pure core (src/core/standby-core.ts), options
  * (standby-options.ts), promotion attempts and their epoch (promotion.ts,
- * epoch-claim.ts), the snapshot schedule, events and warnings. Next seam, if it grows:
- * the promotion preconditions and takeover (promote() to onFenced) into promotion.ts.
+ * epoch-claim.ts), the writer port, the snapshot schedule, events and warnings. Next
+ * seam, if it grows: the promotion preconditions and takeover (promote() to onFenced)
+ * into promotion.ts.
  */
-import { Applier, type ApplierOutput } from '../core/applier.js';
 import {
   ClosedError,
   ConfigError,
@@ -41,13 +43,13 @@ import {
 } from '../core/errors.js';
 import { decodeRecord, type BatchRecord } from '../core/record-codec.js';
 import {
-  promotionCheck,
-  readsAreFresh,
-  transition,
-  type StandbyEvent,
-  type StandbyState,
-} from '../core/standby-state.js';
-import { epoch as toEpoch, seq as toSeq, type Entry, type SeqRange } from '../core/types.js';
+  StandbyCore,
+  type LifecycleChange,
+  type StandbyDelivery,
+  type StandbyOutput,
+} from '../core/standby-core.js';
+import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
+import { epoch as toEpoch, seq as toSeq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
@@ -77,8 +79,8 @@ export type {
 } from './standby-events.js';
 
 export class Standby<W extends PromotedWriter = PromotedWriter> {
-  private applier: Applier;
-  private stateValue: StandbyState = 'starting';
+  /** The applier and the lifecycle (src/core/standby-core.ts): this shell carries out its output. */
+  private core: StandbyCore;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -106,7 +108,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   private readonly warnings: RateLimitedWarnings;
 
   constructor(private readonly options: StandbyOptions<W>) {
-    this.applier = new Applier(
+    this.core = new StandbyCore(
       { ...DEFAULT_APPLIER_CONFIG, ...options.applier },
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
@@ -126,8 +128,8 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   }
 
   get status(): StandbyStatus {
-    const applied = this.applier.appliedSeq;
-    const head = this.applier.knownHeadSeq;
+    const applied = this.core.appliedSeq;
+    const head = this.core.knownHeadSeq;
     return {
       state: this.stateValue,
       appliedSeq: applied,
@@ -135,9 +137,9 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       lagEntries: head - applied,
       lagMs: head > applied ? Math.max(0, this.nowMs() - this.lastAppliedTsMs) : 0,
       degraded: this.stateValue === 'degraded',
-      divergent: this.applier.divergent,
-      skipped: this.applier.skippedRanges,
-      skippedEntries: this.applier.counters.skippedEntries,
+      divergent: this.core.divergent,
+      skipped: this.core.skippedRanges,
+      skippedEntries: this.core.counters.skippedEntries,
       corruptRecords: this.corruptRecords,
       promotionOverrides: this.promotionOverrides,
       promotionAttempts: this.promotionAttempts,
@@ -166,13 +168,13 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
    * has skipped entries: a snapshot would spread the hole) or without an applied seq.
    */
   async takeSnapshot(sink: SnapshotSink): Promise<SnapshotManifest> {
-    if (this.applier.divergent) throw new InvalidStateError('snapshot', 'divergent');
+    if (this.core.divergent) throw new InvalidStateError('snapshot', 'divergent');
     if (this.stateValue === 'installing_snapshot') throw new InvalidStateError('snapshot', this.stateValue);
-    const lastSeq = this.applier.appliedSeq;
+    const lastSeq = this.core.appliedSeq;
     if (lastSeq === 0n) throw new InvalidStateError('snapshot', 'empty (nothing applied)');
     const input: SnapshotInput = {
       lastSeq,
-      epoch: this.applier.appliedEpoch,
+      epoch: this.core.appliedEpoch,
       lastEntryTs: this.lastAppliedTsMs,
       image: this.options.stateMachine.snapshot(),
       stateHash: this.options.stateMachine.hash(),
@@ -222,13 +224,13 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       throw error;
     }
     const { manifest } = snapshot;
-    this.applier = new Applier(
-      { ...DEFAULT_APPLIER_CONFIG, ...this.options.applier },
-      { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },
-    );
+    const installed = this.core.snapshotInstalled({
+      appliedSeq: manifest.lastSeq,
+      appliedEpoch: manifest.epoch,
+    });
     this.lastAppliedTsMs = manifest.lastEntryTs;
     this.snapshotSeq = manifest.lastSeq;
-    this.fire('snapshot_installed');
+    this.publish(installed);
     this.resumeFollowing();
     this.wakeWaiters();
     return manifest;
@@ -268,15 +270,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     if (startWriter === undefined) throw new PromotionRefusedError(['no_writer_factory']);
     if (this.promoting) throw new PromotionRefusedError(['promotion_in_progress']);
     const headSeq = await this.committedHead().catch(() => undefined);
-    const check = promotionCheck(
-      {
-        state: this.stateValue,
-        divergent: this.applier.divergent,
-        appliedSeq: this.applier.appliedSeq,
-        headSeq: headSeq ?? this.applier.knownHeadSeq,
-      },
-      force,
-    );
+    const check = this.core.promotionCheck(headSeq ?? this.core.knownHeadSeq, force);
     const blockers = headSeq === undefined && !force ? [...check.blockers, 'head_unknown'] : check.blockers;
     if (blockers.length > 0) throw new PromotionRefusedError(blockers);
     this.promotionOverrides = check.overridden;
@@ -380,14 +374,14 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
 
   /** Applies everything up to `headSeq` from `store` (after the fence nothing new arrives). */
   private async drainTo(store: LogStore, headSeq: bigint): Promise<void> {
-    if (this.applier.appliedSeq >= headSeq) return;
-    for await (const record of store.read(toSeq(this.applier.appliedSeq + 1n))) {
-      this.carry(this.applier.receive(this.decode(record, store), this.nowMs()));
+    if (this.core.appliedSeq >= headSeq) return;
+    for await (const record of store.read(toSeq(this.core.appliedSeq + 1n))) {
+      this.carry(this.core.receive(this.decode(record, store), this.nowMs()));
       if (this.stateValue === 'failed') throw new InvalidStateError('promotion', 'failed');
-      if (this.applier.appliedSeq >= headSeq) return;
+      if (this.core.appliedSeq >= headSeq) return;
     }
-    if (this.applier.appliedSeq < headSeq)
-      throw new Error(`drained to seq ${this.applier.appliedSeq}, head is ${headSeq}`);
+    if (this.core.appliedSeq < headSeq)
+      throw new Error(`drained to seq ${this.core.appliedSeq}, head is ${headSeq}`);
   }
 
   private resumeFollowing(): void {
@@ -401,7 +395,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
 
   private onTick(): void {
     try {
-      this.carry(this.applier.tick(this.nowMs()));
+      this.carry(this.core.tick(this.nowMs()));
     } catch (error) {
       this.fail('tick', error);
     }
@@ -427,7 +421,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   waitForApplied(seq: bigint): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.applier.appliedSeq >= seq) {
+        if (this.core.appliedSeq >= seq) {
           this.appliedWaiters.delete(check);
           resolve();
         } else if (this.stateValue === 'stopped' || this.stateValue === 'failed') {
@@ -475,12 +469,12 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     let delayMs = 50;
     while (!this.suspended) {
       try {
-        const subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
+        const subscription = this.options.source.subscribe(toSeq(this.core.appliedSeq + 1n));
         this.subscription = subscription;
         await this.follow(subscription);
         if (this.suspended) return;
         throw new StoreUnavailableError(`${this.options.source.kind} subscription`, {
-          fromSeq: this.applier.appliedSeq + 1n,
+          fromSeq: this.core.appliedSeq + 1n,
         });
       } catch (error) {
         if (this.suspended) return;
@@ -503,11 +497,11 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     this.corruptRecords++;
     this.hub.emit('record-corrupt', { store: this.options.source.kind, seq: error.seq, error });
     const head = await this.options.source.head().catch(() => undefined);
-    if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
-    const next = toSeq(this.applier.appliedSeq + 1n);
+    if (head !== undefined) this.carry(this.core.observeHead(head.lastSeq, this.nowMs()));
+    const next = toSeq(this.core.appliedSeq + 1n);
     await this.fetch({
       fromSeq: next,
-      toSeq: this.applier.knownHeadSeq > next ? this.applier.knownHeadSeq : next,
+      toSeq: this.core.knownHeadSeq > next ? this.core.knownHeadSeq : next,
     });
   }
 
@@ -529,9 +523,8 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
         );
         continue;
       }
-      const now = this.nowMs();
-      this.carry(this.applier.observeHead(event.record.lastSeq, now));
-      this.carry(this.applier.receive(this.decode(event.record, this.options.source), now));
+      const delivery = this.decode(event.record, this.options.source);
+      this.carry(this.core.receive({ ...delivery, headSeq: event.record.lastSeq }, this.nowMs()));
     }
   }
 
@@ -565,25 +558,29 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   }
 
   /** A record that fails verification is dropped: its entries become a gap, fetched again. */
-  private decode(record: BatchRecord, store: LogStore): Entry[] {
+  private decode(record: BatchRecord, store: LogStore): StandbyDelivery {
     try {
-      return decodeRecord(record.bytes, this.options.compression).entries;
+      return { kind: 'record', entries: decodeRecord(record.bytes, this.options.compression).entries };
     } catch (error) {
       this.corruptRecords++;
       this.hub.emit('record-corrupt', { store: store.kind, seq: record.firstSeq, error });
-      return [];
+      return { kind: 'corrupt' };
     }
   }
 
   /**
-   * Carries out the applier's output. A state machine that throws leaves it behind the
-   * applier (which has moved on): the node fails closed rather than serve that state.
+   * Carries out the core's output, in its order: apply, report skips, fetch, publish
+   * the lifecycle events, wake waiters. A state machine that throws leaves it behind
+   * the applier (which has moved on): the node fails closed rather than serve that
+   * state, and nothing after the apply is carried out (the lifecycle events the core
+   * derived from the same input are published first, then `fatal`).
    */
-  private carry(out: ApplierOutput): void {
+  private carry(out: StandbyOutput): void {
     if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
     try {
       for (const entry of out.apply) this.options.stateMachine.apply(entry);
     } catch (error) {
+      this.publish(...out.events);
       this.fail('apply', error);
       return;
     }
@@ -591,15 +588,9 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.skipped) this.reportSkipped(range);
     for (const range of out.fetch) void this.fetch(range);
-    // The applier's halt policy holds a gap: the lifecycle says so, and says when it clears.
-    if (this.applier.halted && (this.stateValue === 'syncing' || this.stateValue === 'watching'))
-      this.fire('gap_halted');
-    else if (!this.applier.halted && this.stateValue === 'halted') this.fire('gap_filled');
+    this.publish(...out.events);
     if (out.apply.length > 0) {
       this.wakeWaiters();
-      const caughtUp = this.applier.appliedSeq >= this.applier.knownHeadSeq;
-      if (caughtUp && this.stateValue === 'syncing') this.fire('caught_up');
-      if (!caughtUp && this.stateValue === 'watching') this.fire('fell_behind');
       this.schedule?.maybeSnapshot();
     }
   }
@@ -613,17 +604,16 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   }
 
   private snapshotHost(): SnapshotHost {
-    const applier = () => this.applier;
+    const core = () => this.core;
     const snapshotSeq = () => this.snapshotSeq;
     return {
       get appliedSeq() {
-        return applier().appliedSeq;
+        return core().appliedSeq;
       },
       get snapshotSeq() {
         return snapshotSeq();
       },
-      canSnapshot: () =>
-        !this.applier.divergent && ['syncing', 'watching', 'primary'].includes(this.stateValue),
+      canSnapshot: () => !this.core.divergent && ['syncing', 'watching', 'primary'].includes(this.stateValue),
       take: (sink) => this.takeSnapshot(sink),
       taken: (manifest) => this.hub.emit('snapshot-taken', { lastSeq: manifest.lastSeq }),
       failed: (error) => {
@@ -642,13 +632,13 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
    */
   private async fetch(range: SeqRange): Promise<void> {
     const store = this.options.fetchStore ?? this.options.source;
-    const lastSeq = range.toSeq > this.applier.knownHeadSeq ? range.toSeq : this.applier.knownHeadSeq;
+    const lastSeq = range.toSeq > this.core.knownHeadSeq ? range.toSeq : this.core.knownHeadSeq;
     let from: bigint = range.fromSeq;
     for (let step = 1n; from <= lastSeq; step *= 2n) {
       try {
         for await (const record of store.read(toSeq(from))) {
           if (record.firstSeq > range.toSeq) break;
-          this.carry(this.applier.receive(this.decode(record, store), this.nowMs()));
+          this.carry(this.core.receive(this.decode(record, store), this.nowMs()));
         }
         return;
       } catch (error) {
@@ -662,19 +652,31 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     }
   }
 
-  /** Moves the lifecycle; a rejected event is logged and published, never dropped silently. */
+  /** Moves the lifecycle (the core's table) and publishes the change. */
   private fire(event: StandbyEvent): void {
-    const result = transition(this.stateValue, event);
-    if (!result.ok) {
-      this.hub.emit('transition-rejected', { state: this.stateValue, event, reason: result.reason });
-      this.warnings.maybeWarn('transition-rejected', `standby lifecycle: ${result.reason}`);
-      return;
+    this.publish(this.core.fire(event));
+  }
+
+  /** Publishes lifecycle changes; a rejected event is logged and published, never dropped silently. */
+  private publish(...changes: readonly LifecycleChange[]): void {
+    for (const change of changes) {
+      if (!change.ok) {
+        this.hub.emit('transition-rejected', {
+          state: change.state,
+          event: change.event,
+          reason: change.reason,
+        });
+        this.warnings.maybeWarn('transition-rejected', `standby lifecycle: ${change.reason}`);
+        continue;
+      }
+      if (change.from === change.to) continue;
+      this.options.onState?.(change.from, change.to, change.event);
+      this.hub.emit('state-changed', { from: change.from, to: change.to, event: change.event });
     }
-    const from = this.stateValue;
-    this.stateValue = result.to;
-    if (from === result.to) return;
-    this.options.onState?.(from, result.to, event);
-    this.hub.emit('state-changed', { from, to: result.to, event });
+  }
+
+  private get stateValue(): StandbyState {
+    return this.core.state;
   }
 }
 
