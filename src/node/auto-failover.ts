@@ -20,6 +20,11 @@ export interface AutoFailoverOptions {
   readonly lagDelayMsPerEntry?: number;
   /** While the key stays vacant, try again after this; doubles up to 10×. Default 200 ms. */
   readonly retryMs?: number;
+  /**
+   * Told of every attempt that failed on an error (the election's store, or the
+   * promotion after winning the key); the attempt is retried while the key stays vacant.
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface AutoFailoverStatus {
@@ -87,6 +92,7 @@ export class AutoFailover {
         await this.standby.promote();
         return this.outcome('promoted', true);
       } catch (error) {
+        this.options.onError?.(error);
         // Holding the key without becoming the writer would stall the cluster: resign.
         await this.election.resign();
         return this.outcome(
@@ -95,6 +101,7 @@ export class AutoFailover {
         );
       }
     } catch (error) {
+      this.options.onError?.(error);
       return this.outcome(`etcd: ${error instanceof Error ? error.message : String(error)}`, false);
     }
   }

@@ -7,8 +7,8 @@
  *
  * It publishes one NodeStatus and typed events (node-events.ts): the standby's state
  * changes, skips, fences, corrupt records and loop failures, republished, plus the
- * writer's stop (either role) and, for a started primary, its own state changes and
- * fence.
+ * writer's stop (either role), a failed failover attempt (`loop-failed`, loop
+ * `failover`) and, for a started primary, its own state changes and fence.
  */
 import { FencedError, PromotionRefusedError, type OplogError } from '../core/errors.js';
 import type { Compression } from '../core/compression.js';
@@ -113,7 +113,13 @@ export class OplogNode {
     if (this.standbyRole !== undefined) {
       this.standbyRole.start();
       if (election === undefined) return;
-      this.failover = new AutoFailover(this.standbyRole, election, this.options.failover);
+      this.failover = new AutoFailover(this.standbyRole, election, {
+        ...this.options.failover,
+        onError: (error) => {
+          this.options.failover?.onError?.(error);
+          this.hub.emit('loop-failed', { loop: 'failover', error, outcome: 'retrying' });
+        },
+      });
       await this.failover.start();
       return;
     }

@@ -3,16 +3,18 @@
  * a writer and reports its fence; a standby builds its writer on promotion through the
  * injected factory (so `standby/` knows no role); one NodeStatus whatever the role; and
  * the typed events — state changed, range skipped, fenced, writer stopped, record
- * corrupt, loop failed — reach a listener of the node. Memory stores, real timers:
- * every wait is on a condition.
+ * corrupt, loop failed (also a failed failover attempt) — reach a listener of the node.
+ * Memory stores and an in-memory election (the port), real timers: every wait is on a
+ * condition.
  */
 import { describe, expect, it } from 'vitest';
-import { FencedError } from '../../src/core/errors.js';
+import { FencedError, StoreUnavailableError } from '../../src/core/errors.js';
 import type { Op, Seq } from '../../src/core/types.js';
 import { OplogNode, type NodeOptions } from '../../src/node/node.js';
 import type { NodeEventMap, NodeEventName } from '../../src/node/node-events.js';
 import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import type { Election } from '../../src/standby/election.js';
 import type { WriterStartOptions } from '../../src/standby/writer-port.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../../src/stores/log-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
@@ -173,4 +175,71 @@ describe('node supervisor', () => {
     expect(brokenFailures[0]).toMatchObject({ loop: 'apply', outcome: 'failed' });
     await Promise.all([node.stop(), broken.stop(), primary.close()]);
   });
+
+  it('automatic failover over the election port: a vacancy promotes; an election error is a loop-failed event', async () => {
+    const store = new MemoryLogStore();
+    const primary = await PrimaryWriter.start({ stores: [store], compression });
+    await primary.appendMany([op(1), op(2)]);
+    const election = new MemoryElection();
+    const node = new OplogNode({
+      role: 'standby',
+      standby: { source: store, stateMachine: new CheckedKv(), compression, tickMs: 5 },
+      election,
+      failover: { baseDelayMs: 1, retryMs: 5 },
+    });
+    const failed = record(node, 'loop-failed');
+    election.holder = 'primary';
+    election.failing = 2; // the election's store does not answer twice
+    await node.start();
+    await until(() => failed.length === 2, 'two failed failover attempts');
+    expect(failed.every((f) => f.loop === 'failover' && f.outcome === 'retrying')).toBe(true);
+    expect(failed[0]!.error).toBeInstanceOf(StoreUnavailableError);
+    await until(() => node.status.failover?.lastOutcome === 'held', 'the key is held');
+    await until(() => node.status.state === 'watching', 'caught up');
+
+    election.vacate(); // the primary's lease expired
+    await until(() => node.status.state === 'primary', 'promoted', 10_000);
+    expect(election.holder).toBe('standby');
+    expect(node.status).toMatchObject({ writing: true, epoch: 2n, failover: { lastOutcome: 'promoted' } });
+    await node.stop();
+    expect(election.closed).toBe(true);
+    await primary.close().catch(() => undefined);
+  });
 });
+
+/** The election port in memory: one holder, a vacancy callback, injected failures. */
+class MemoryElection implements Election {
+  holder: string | undefined;
+  failing = 0;
+  closed = false;
+  private readonly watchers: (() => void)[] = [];
+
+  private maybeFail(operation: string): void {
+    if (this.failing <= 0) return;
+    this.failing--;
+    throw new StoreUnavailableError(operation, {}, { cause: new Error('injected') });
+  }
+  async campaign({ force = false }: { force?: boolean } = {}): Promise<boolean> {
+    this.maybeFail('memory campaign');
+    if (this.holder !== undefined && !force) return false;
+    this.holder = 'standby';
+    return true;
+  }
+  async resign(): Promise<void> {
+    this.vacate();
+  }
+  async isVacant(): Promise<boolean> {
+    this.maybeFail('memory election read');
+    return this.holder === undefined;
+  }
+  async watchVacancy(onVacant: () => void): Promise<void> {
+    this.watchers.push(onVacant);
+  }
+  vacate(): void {
+    this.holder = undefined;
+    for (const watcher of this.watchers) watcher();
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
