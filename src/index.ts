@@ -52,13 +52,18 @@ export type {
   StandbyListener,
   StandbyLoop,
 } from './standby/standby-events.js';
+export type { PromotedWriter, WriterFactory, WriterStartOptions } from './standby/writer-port.js';
+export type { Election } from './standby/election.js';
+export { EtcdElection, type EtcdElectionOptions } from './stores/etcd/election.js';
+export { AutoFailover, type AutoFailoverOptions, type AutoFailoverStatus } from './node/auto-failover.js';
+export { OplogNode, type NodeOptions } from './node/node.js';
+export type { NodeRole, NodeState, NodeStatus } from './node/node-status.js';
+export type { NodeEventMap, NodeEventName, NodeEvents, NodeListener } from './node/node-events.js';
 export {
-  LeaderElection,
-  AutoFailover,
-  type AutoFailoverOptions,
-  type AutoFailoverStatus,
-  type ElectionOptions,
-} from './standby/leader-election.js';
+  primaryWriterFactory,
+  startPrimaryWriter,
+  type PrimaryWriterSettings,
+} from './node/primary-writer-factory.js';
 export { KvStateMachine, type StateImage, type StateMachine } from './snapshot/state-machine.js';
 export {
   FileSnapshotStore,
@@ -71,3 +76,10 @@ export {
 export { replay, type ReplayOptions, type ReplayResult } from './snapshot/replay.js';
 export { truncateToSnapshot } from './snapshot/retention.js';
 export { STANDBY_STATES, STANDBY_EVENTS, type StandbyState } from './core/standby-state.js';
+export {
+  StandbyCore,
+  type LifecycleChange,
+  type StandbyDelivery,
+  type StandbyOutput,
+  type StandbyStart,
+} from './core/standby-core.js';

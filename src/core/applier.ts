@@ -16,6 +16,12 @@
  *
  * Values of entries put in the pending buffer are copied, so a record's buffer is not
  * pinned; entries in `apply` may be views into the input: the state machine copies.
+ * The standby shell reaches it through StandbyCore (standby-core.ts), which adds the
+ * lifecycle.
+ *
+ * Slightly over 350 lines because the pending buffer, the gap list and the skip rules
+ * meet in one invariant (every seq above applied is pending, a gap, or unknown) that
+ * each method keeps; its pieces with their own seam (GapList) live beside it.
  */
 import { assert } from './errors.js';
 import { GapList } from './gap-list.js';

@@ -14,16 +14,10 @@
 import type { Compression } from '../core/compression.js';
 import { ClosedError, FencedError, type OplogError } from '../core/errors.js';
 import type { StandbyEvent } from '../core/standby-state.js';
-import { PrimaryWriter, type PrimaryWriterOptions } from '../primary/primary-writer.js';
 import type { LogStore } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import { EpochClaim } from './epoch-claim.js';
-
-/** Writer settings a standby passes through (the promotion supplies the rest). */
-export type PromotedWriterOptions = Omit<
-  PrimaryWriterOptions,
-  'stores' | 'compression' | 'beforeStart' | 'afterFence'
->;
+import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
 export interface PromotionHost {
   fire(event: StandbyEvent): void;
@@ -38,22 +32,23 @@ export interface PromotionHost {
   claimFenced(error: FencedError): void;
 }
 
-export interface PromotionOptions {
+export interface PromotionOptions<W extends PromotedWriter> {
   readonly stores: readonly LogStore[];
   readonly compression: Compression;
-  readonly writer?: PromotedWriterOptions | undefined;
+  /** Starts the writer (injected: the standby imports no role). */
+  readonly startWriter: WriterFactory<W>;
   /** First delay between leaderless attempts, ms. */
   readonly retryMs: number;
 }
 
-export class Promotion {
+export class Promotion<W extends PromotedWriter> {
   private readonly claim: EpochClaim;
   private readonly abort = new AbortController();
   private stopping = false;
 
   constructor(
     private readonly host: PromotionHost,
-    private readonly options: PromotionOptions,
+    private readonly options: PromotionOptions<W>,
   ) {
     this.claim = new EpochClaim(options.stores);
   }
@@ -69,7 +64,7 @@ export class Promotion {
     this.abort.abort();
   }
 
-  async run(): Promise<PrimaryWriter> {
+  async run(): Promise<W> {
     let delayMs = this.options.retryMs;
     for (;;) {
       try {
@@ -94,17 +89,15 @@ export class Promotion {
     }
   }
 
-  private async attempt(): Promise<PrimaryWriter> {
+  private async attempt(): Promise<W> {
     const attempt = this.host.beginAttempt();
     const stores = this.claim.stores;
     let handedOut = false;
-    const writer = await PrimaryWriter.start({
-      ...this.options.writer,
+    const writer = await this.options.startWriter({
       stores,
       compression: this.options.compression,
       beforeStart: (_epoch, head) => this.host.takeover(attempt, stores[0]!, head),
       onStopped: (error) => {
-        this.options.writer?.onStopped?.(error);
         if (handedOut) this.host.writerStopped(error);
       },
     });

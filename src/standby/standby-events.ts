@@ -40,6 +40,15 @@ export interface StandbyEventMap {
   };
   /** A newer epoch fenced this node's writer (or its promotion's claim). */
   readonly fenced: { readonly epoch: bigint; readonly error: FencedError };
+  /**
+   * A record failed verification or decoding (from `store`, the kind; at `seq`, its
+   * first seq when known). It is never applied: its seqs are fetched again.
+   */
+  readonly 'record-corrupt': {
+    readonly store: string;
+    readonly seq: bigint | undefined;
+    readonly error: unknown;
+  };
   /** The snapshot policy stored (and pruned after) a snapshot at `lastSeq`. */
   readonly 'snapshot-taken': { readonly lastSeq: Seq };
 }

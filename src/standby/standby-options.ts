@@ -8,9 +8,9 @@ import type { StandbyEvent, StandbyState } from '../core/standby-state.js';
 import type { Seq, SeqRange } from '../core/types.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
 import type { LogStore } from '../stores/log-store.js';
-import type { PromotedWriterOptions } from './promotion.js';
 import type { SnapshotPolicy } from './snapshot-policy.js';
 import type { WarnFn } from './warnings.js';
+import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
 export const DEFAULT_APPLIER_CONFIG: ApplierConfig = {
   pendingEntriesMax: 100_000,
@@ -24,7 +24,7 @@ export const DEFAULT_APPLIER_CONFIG: ApplierConfig = {
   skippedRangesMax: 1_000,
 };
 
-export interface StandbyOptions {
+export interface StandbyOptions<W extends PromotedWriter = PromotedWriter> {
   readonly source: LogStore;
   /** Where gaps and corrupted records are fetched from; default the source. */
   readonly fetchStore?: LogStore;
@@ -54,8 +54,12 @@ export interface StandbyOptions {
    * store cannot append). Default: the source and the fetch store.
    */
   readonly promotionStores?: () => Promise<readonly LogStore[]>;
-  /** Writer settings for after a promotion (its onStopped is called too). */
-  readonly writer?: PromotedWriterOptions;
+  /**
+   * Starts the writer on promotion (writer-port.ts; e.g. `PrimaryWriter.start`, with
+   * whatever writer settings the caller closes over). Without it promote() is refused:
+   * a node that may never write need not know how to.
+   */
+  readonly startWriter?: WriterFactory<W>;
   /** Delay between attempts while leaderless; doubles up to 10×. Default 200 ms. */
   readonly leaderlessRetryMs?: number;
   /**

@@ -1,10 +1,12 @@
 /**
- * The standby: subscribe to the source store → verify and decode each record → the
- * applier (ordering, gaps, skips; src/core) → the state machine. Gaps are fetched from
- * the other store when there is one, else from the source. The standby lifecycle table
- * (src/core/standby-state.ts) is driven by the subscription's visibility and by the
- * applier: blind → degraded at once (fail closed); visible again → syncing, re-reading
- * from applied + 1.
+ * The standby shell: subscribe to the source store → verify and decode each record →
+ * the standby core (src/core/standby-core.ts: the applier — ordering, gaps, skips — and
+ * the lifecycle table behind one pure interface) → carry out what it returns: apply to
+ * the state machine, fetch gaps (from the other store when there is one, else from the
+ * source), report skips, publish lifecycle changes. The core derives the lifecycle
+ * events that follow from the applier (halted, filled, caught up, behind); this shell
+ * fires the ones it observes: blind → degraded at once (fail closed); visible again →
+ * syncing, re-reading from applied + 1; and the API calls.
  *
  * Every background loop's failure reaches the lifecycle and the `loop-failed` event:
  * an error the source may recover from degrades the node and the follow loop
@@ -17,15 +19,15 @@
  * follows the log from its lastSeq + 1. A node mid install is never promoted. The
  * policy's schedule is in snapshot-policy.ts, the promotion's attempts in promotion.ts.
  *
- * Over 350 lines (about 680, mostly contracts in comments) because it is the one place
- * the standby's loops meet the lifecycle: the follow loop, fetches, apply, install and
- * stop each fire transitions and share the suspend/resume discipline, and splitting
- * them would scatter that. What has its own seam lives beside it: options
+ * Over 350 lines (about 690, mostly contracts in comments) because it is the one place
+ * the standby's loops meet: the follow loop, fetches, install, promotion and stop share
+ * the suspend/resume discipline, and splitting them would scatter that. What has its
+ * own seam lives beside it: the pure core (src/core/standby-core.ts), options
  * (standby-options.ts), promotion attempts and their epoch (promotion.ts,
- * epoch-claim.ts), the snapshot schedule, events and warnings. Next seam, if it grows:
- * the promotion preconditions and takeover (promote() to onFenced) into promotion.ts.
+ * epoch-claim.ts), the writer port, the snapshot schedule, events and warnings. Next
+ * seam, if it grows: the promotion preconditions and takeover (promote() to onFenced)
+ * into promotion.ts.
  */
-import { Applier, type ApplierOutput } from '../core/applier.js';
 import {
   ClosedError,
   ConfigError,
@@ -39,15 +41,15 @@ import {
   StaleReadError,
   StoreUnavailableError,
 } from '../core/errors.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeRecord, type BatchRecord } from '../core/record-codec.js';
 import {
-  promotionCheck,
-  readsAreFresh,
-  transition,
-  type StandbyEvent,
-  type StandbyState,
-} from '../core/standby-state.js';
-import { epoch as toEpoch, seq as toSeq, type Entry, type SeqRange } from '../core/types.js';
+  StandbyCore,
+  type LifecycleChange,
+  type StandbyDelivery,
+  type StandbyOutput,
+} from '../core/standby-core.js';
+import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
+import { epoch as toEpoch, seq as toSeq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
@@ -57,16 +59,17 @@ import {
   type SnapshotInput,
   type SnapshotManifest,
 } from '../snapshot/snapshot-store.js';
-import type { PrimaryWriter } from '../primary/primary-writer.js';
 import { Promotion, type PromotionHost } from './promotion.js';
 import { SnapshotSchedule, type SnapshotHost, type SnapshotSink } from './snapshot-policy.js';
 import { StandbyEventHub, type StandbyEvents, type StandbyLoop } from './standby-events.js';
 import { RateLimitedWarnings } from './warnings.js';
+import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
 import { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 
 export { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 export type { SnapshotPolicy, SnapshotSink } from './snapshot-policy.js';
+export type { PromotedWriter, WriterFactory, WriterStartOptions } from './writer-port.js';
 export type {
   StandbyEventMap,
   StandbyEventName,
@@ -75,9 +78,9 @@ export type {
   StandbyLoop,
 } from './standby-events.js';
 
-export class Standby {
-  private applier: Applier;
-  private stateValue: StandbyState = 'starting';
+export class Standby<W extends PromotedWriter = PromotedWriter> {
+  /** The applier and the lifecycle (src/core/standby-core.ts): this shell carries out its output. */
+  private core: StandbyCore;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -86,13 +89,13 @@ export class Standby {
   private corruptRecords = 0;
   private lastAppliedTsMs = 0;
   private lastError: string | undefined;
-  private writer: PrimaryWriter | undefined;
+  private writer: W | undefined;
   private promotionOverrides: readonly string[] = [];
   private promotionAttempts = 0;
   private lastPromotionError: string | undefined;
   private promoting = false;
-  private promotion: Promotion | undefined;
-  private promotionTask: Promise<PrimaryWriter> | undefined;
+  private promotion: Promotion<W> | undefined;
+  private promotionTask: Promise<W> | undefined;
   /** Set by stop(): nothing may resume or start from here on. */
   private stopping = false;
   /** Set while background loops must not run (promotion, stop). */
@@ -104,8 +107,8 @@ export class Standby {
   private readonly hub: StandbyEventHub;
   private readonly warnings: RateLimitedWarnings;
 
-  constructor(private readonly options: StandbyOptions) {
-    this.applier = new Applier(
+  constructor(private readonly options: StandbyOptions<W>) {
+    this.core = new StandbyCore(
       { ...DEFAULT_APPLIER_CONFIG, ...options.applier },
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
@@ -125,8 +128,8 @@ export class Standby {
   }
 
   get status(): StandbyStatus {
-    const applied = this.applier.appliedSeq;
-    const head = this.applier.knownHeadSeq;
+    const applied = this.core.appliedSeq;
+    const head = this.core.knownHeadSeq;
     return {
       state: this.stateValue,
       appliedSeq: applied,
@@ -134,9 +137,9 @@ export class Standby {
       lagEntries: head - applied,
       lagMs: head > applied ? Math.max(0, this.nowMs() - this.lastAppliedTsMs) : 0,
       degraded: this.stateValue === 'degraded',
-      divergent: this.applier.divergent,
-      skipped: this.applier.skippedRanges,
-      skippedEntries: this.applier.counters.skippedEntries,
+      divergent: this.core.divergent,
+      skipped: this.core.skippedRanges,
+      skippedEntries: this.core.counters.skippedEntries,
       corruptRecords: this.corruptRecords,
       promotionOverrides: this.promotionOverrides,
       promotionAttempts: this.promotionAttempts,
@@ -165,13 +168,13 @@ export class Standby {
    * has skipped entries: a snapshot would spread the hole) or without an applied seq.
    */
   async takeSnapshot(sink: SnapshotSink): Promise<SnapshotManifest> {
-    if (this.applier.divergent) throw new InvalidStateError('snapshot', 'divergent');
+    if (this.core.divergent) throw new InvalidStateError('snapshot', 'divergent');
     if (this.stateValue === 'installing_snapshot') throw new InvalidStateError('snapshot', this.stateValue);
-    const lastSeq = this.applier.appliedSeq;
+    const lastSeq = this.core.appliedSeq;
     if (lastSeq === 0n) throw new InvalidStateError('snapshot', 'empty (nothing applied)');
     const input: SnapshotInput = {
       lastSeq,
-      epoch: this.applier.appliedEpoch,
+      epoch: this.core.appliedEpoch,
       lastEntryTs: this.lastAppliedTsMs,
       image: this.options.stateMachine.snapshot(),
       stateHash: this.options.stateMachine.hash(),
@@ -221,13 +224,13 @@ export class Standby {
       throw error;
     }
     const { manifest } = snapshot;
-    this.applier = new Applier(
-      { ...DEFAULT_APPLIER_CONFIG, ...this.options.applier },
-      { appliedSeq: manifest.lastSeq, appliedEpoch: manifest.epoch },
-    );
+    const installed = this.core.snapshotInstalled({
+      appliedSeq: manifest.lastSeq,
+      appliedEpoch: manifest.epoch,
+    });
     this.lastAppliedTsMs = manifest.lastEntryTs;
     this.snapshotSeq = manifest.lastSeq;
-    this.fire('snapshot_installed');
+    this.publish(installed);
     this.resumeFollowing();
     this.wakeWaiters();
     return manifest;
@@ -247,7 +250,7 @@ export class Standby {
   }
 
   /** The writer, once this node has been promoted. */
-  get primary(): PrimaryWriter | undefined {
+  get primary(): W | undefined {
     return this.writer;
   }
 
@@ -259,33 +262,28 @@ export class Standby {
    * starts a writer at head + 1. A failure before the fence (promotionStores() throwing
    * included) resumes following; a failure after it leaves `leaderless`, retried with
    * backoff at the same epoch until a writer exists or stop() (promotion.ts). A newer
-   * epoch seen meanwhile fences this node (FencedError, state `stopped`).
+   * epoch seen meanwhile fences this node (FencedError, state `stopped`). Without a
+   * `startWriter` factory it is refused (`no_writer_factory`), even forced.
    */
-  async promote({ force = false }: { force?: boolean } = {}): Promise<PrimaryWriter> {
+  async promote({ force = false }: { force?: boolean } = {}): Promise<W> {
+    const startWriter = this.options.startWriter;
+    if (startWriter === undefined) throw new PromotionRefusedError(['no_writer_factory']);
     if (this.promoting) throw new PromotionRefusedError(['promotion_in_progress']);
     const headSeq = await this.committedHead().catch(() => undefined);
-    const check = promotionCheck(
-      {
-        state: this.stateValue,
-        divergent: this.applier.divergent,
-        appliedSeq: this.applier.appliedSeq,
-        headSeq: headSeq ?? this.applier.knownHeadSeq,
-      },
-      force,
-    );
+    const check = this.core.promotionCheck(headSeq ?? this.core.knownHeadSeq, force);
     const blockers = headSeq === undefined && !force ? [...check.blockers, 'head_unknown'] : check.blockers;
     if (blockers.length > 0) throw new PromotionRefusedError(blockers);
     this.promotionOverrides = check.overridden;
     this.promoting = true;
     try {
-      return await this.runPromotion();
+      return await this.runPromotion(startWriter);
     } finally {
       this.promoting = false;
       this.promotion = undefined;
     }
   }
 
-  private async runPromotion(): Promise<PrimaryWriter> {
+  private async runPromotion(startWriter: WriterFactory<W>): Promise<W> {
     this.fire('promote');
     await this.suspend();
     let stores: readonly LogStore[];
@@ -304,12 +302,12 @@ export class Standby {
     const promotion = new Promotion(this.promotionHost(), {
       stores,
       compression: this.options.compression,
-      writer: this.options.writer,
+      startWriter,
       retryMs: this.options.leaderlessRetryMs ?? 200,
     });
     this.promotion = promotion;
     this.promotionTask = promotion.run();
-    let writer: PrimaryWriter;
+    let writer: W;
     try {
       writer = await this.promotionTask;
     } catch (error) {
@@ -376,14 +374,14 @@ export class Standby {
 
   /** Applies everything up to `headSeq` from `store` (after the fence nothing new arrives). */
   private async drainTo(store: LogStore, headSeq: bigint): Promise<void> {
-    if (this.applier.appliedSeq >= headSeq) return;
-    for await (const record of store.read(toSeq(this.applier.appliedSeq + 1n))) {
-      this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+    if (this.core.appliedSeq >= headSeq) return;
+    for await (const record of store.read(toSeq(this.core.appliedSeq + 1n))) {
+      this.carry(this.core.receive(this.decode(record, store), this.nowMs()));
       if (this.stateValue === 'failed') throw new InvalidStateError('promotion', 'failed');
-      if (this.applier.appliedSeq >= headSeq) return;
+      if (this.core.appliedSeq >= headSeq) return;
     }
-    if (this.applier.appliedSeq < headSeq)
-      throw new Error(`drained to seq ${this.applier.appliedSeq}, head is ${headSeq}`);
+    if (this.core.appliedSeq < headSeq)
+      throw new Error(`drained to seq ${this.core.appliedSeq}, head is ${headSeq}`);
   }
 
   private resumeFollowing(): void {
@@ -397,7 +395,7 @@ export class Standby {
 
   private onTick(): void {
     try {
-      this.carry(this.applier.tick(this.nowMs()));
+      this.carry(this.core.tick(this.nowMs()));
     } catch (error) {
       this.fail('tick', error);
     }
@@ -423,7 +421,7 @@ export class Standby {
   waitForApplied(seq: bigint): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.applier.appliedSeq >= seq) {
+        if (this.core.appliedSeq >= seq) {
           this.appliedWaiters.delete(check);
           resolve();
         } else if (this.stateValue === 'stopped' || this.stateValue === 'failed') {
@@ -471,17 +469,17 @@ export class Standby {
     let delayMs = 50;
     while (!this.suspended) {
       try {
-        const subscription = this.options.source.subscribe(toSeq(this.applier.appliedSeq + 1n));
+        const subscription = this.options.source.subscribe(toSeq(this.core.appliedSeq + 1n));
         this.subscription = subscription;
         await this.follow(subscription);
         if (this.suspended) return;
         throw new StoreUnavailableError(`${this.options.source.kind} subscription`, {
-          fromSeq: this.applier.appliedSeq + 1n,
+          fromSeq: this.core.appliedSeq + 1n,
         });
       } catch (error) {
         if (this.suspended) return;
         if (error instanceof CorruptStoreError) {
-          await this.repairCorrupt();
+          await this.repairCorrupt(error);
         } else if (isFatal(error)) {
           this.fail('follow', error);
           return;
@@ -495,14 +493,15 @@ export class Standby {
   }
 
   /** The source served a damaged record: fetch from applied + 1 (the other store, if any). */
-  private async repairCorrupt(): Promise<void> {
+  private async repairCorrupt(error: CorruptStoreError): Promise<void> {
     this.corruptRecords++;
+    this.hub.emit('record-corrupt', { store: this.options.source.kind, seq: error.seq, error });
     const head = await this.options.source.head().catch(() => undefined);
-    if (head !== undefined) this.carry(this.applier.observeHead(head.lastSeq, this.nowMs()));
-    const next = toSeq(this.applier.appliedSeq + 1n);
+    if (head !== undefined) this.carry(this.core.observeHead(head.lastSeq, this.nowMs()));
+    const next = toSeq(this.core.appliedSeq + 1n);
     await this.fetch({
       fromSeq: next,
-      toSeq: this.applier.knownHeadSeq > next ? this.applier.knownHeadSeq : next,
+      toSeq: this.core.knownHeadSeq > next ? this.core.knownHeadSeq : next,
     });
   }
 
@@ -524,9 +523,8 @@ export class Standby {
         );
         continue;
       }
-      const now = this.nowMs();
-      this.carry(this.applier.observeHead(event.record.lastSeq, now));
-      this.carry(this.applier.receive(this.decode(event.record.bytes), now));
+      const delivery = this.decode(event.record, this.options.source);
+      this.carry(this.core.receive({ ...delivery, headSeq: event.record.lastSeq }, this.nowMs()));
     }
   }
 
@@ -560,24 +558,29 @@ export class Standby {
   }
 
   /** A record that fails verification is dropped: its entries become a gap, fetched again. */
-  private decode(bytes: Uint8Array): Entry[] {
+  private decode(record: BatchRecord, store: LogStore): StandbyDelivery {
     try {
-      return decodeRecord(bytes, this.options.compression).entries;
-    } catch {
+      return { kind: 'record', entries: decodeRecord(record.bytes, this.options.compression).entries };
+    } catch (error) {
       this.corruptRecords++;
-      return [];
+      this.hub.emit('record-corrupt', { store: store.kind, seq: record.firstSeq, error });
+      return { kind: 'corrupt' };
     }
   }
 
   /**
-   * Carries out the applier's output. A state machine that throws leaves it behind the
-   * applier (which has moved on): the node fails closed rather than serve that state.
+   * Carries out the core's output, in its order: apply, report skips, fetch, publish
+   * the lifecycle events, wake waiters. A state machine that throws leaves it behind
+   * the applier (which has moved on): the node fails closed rather than serve that
+   * state, and nothing after the apply is carried out (the lifecycle events the core
+   * derived from the same input are published first, then `fatal`).
    */
-  private carry(out: ApplierOutput): void {
+  private carry(out: StandbyOutput): void {
     if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
     try {
       for (const entry of out.apply) this.options.stateMachine.apply(entry);
     } catch (error) {
+      this.publish(...out.events);
       this.fail('apply', error);
       return;
     }
@@ -585,15 +588,9 @@ export class Standby {
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.skipped) this.reportSkipped(range);
     for (const range of out.fetch) void this.fetch(range);
-    // The applier's halt policy holds a gap: the lifecycle says so, and says when it clears.
-    if (this.applier.halted && (this.stateValue === 'syncing' || this.stateValue === 'watching'))
-      this.fire('gap_halted');
-    else if (!this.applier.halted && this.stateValue === 'halted') this.fire('gap_filled');
+    this.publish(...out.events);
     if (out.apply.length > 0) {
       this.wakeWaiters();
-      const caughtUp = this.applier.appliedSeq >= this.applier.knownHeadSeq;
-      if (caughtUp && this.stateValue === 'syncing') this.fire('caught_up');
-      if (!caughtUp && this.stateValue === 'watching') this.fire('fell_behind');
       this.schedule?.maybeSnapshot();
     }
   }
@@ -607,17 +604,16 @@ export class Standby {
   }
 
   private snapshotHost(): SnapshotHost {
-    const applier = () => this.applier;
+    const core = () => this.core;
     const snapshotSeq = () => this.snapshotSeq;
     return {
       get appliedSeq() {
-        return applier().appliedSeq;
+        return core().appliedSeq;
       },
       get snapshotSeq() {
         return snapshotSeq();
       },
-      canSnapshot: () =>
-        !this.applier.divergent && ['syncing', 'watching', 'primary'].includes(this.stateValue),
+      canSnapshot: () => !this.core.divergent && ['syncing', 'watching', 'primary'].includes(this.stateValue),
       take: (sink) => this.takeSnapshot(sink),
       taken: (manifest) => this.hub.emit('snapshot-taken', { lastSeq: manifest.lastSeq }),
       failed: (error) => {
@@ -636,13 +632,13 @@ export class Standby {
    */
   private async fetch(range: SeqRange): Promise<void> {
     const store = this.options.fetchStore ?? this.options.source;
-    const lastSeq = range.toSeq > this.applier.knownHeadSeq ? range.toSeq : this.applier.knownHeadSeq;
+    const lastSeq = range.toSeq > this.core.knownHeadSeq ? range.toSeq : this.core.knownHeadSeq;
     let from: bigint = range.fromSeq;
     for (let step = 1n; from <= lastSeq; step *= 2n) {
       try {
         for await (const record of store.read(toSeq(from))) {
           if (record.firstSeq > range.toSeq) break;
-          this.carry(this.applier.receive(this.decode(record.bytes), this.nowMs()));
+          this.carry(this.core.receive(this.decode(record, store), this.nowMs()));
         }
         return;
       } catch (error) {
@@ -656,19 +652,31 @@ export class Standby {
     }
   }
 
-  /** Moves the lifecycle; a rejected event is logged and published, never dropped silently. */
+  /** Moves the lifecycle (the core's table) and publishes the change. */
   private fire(event: StandbyEvent): void {
-    const result = transition(this.stateValue, event);
-    if (!result.ok) {
-      this.hub.emit('transition-rejected', { state: this.stateValue, event, reason: result.reason });
-      this.warnings.maybeWarn('transition-rejected', `standby lifecycle: ${result.reason}`);
-      return;
+    this.publish(this.core.fire(event));
+  }
+
+  /** Publishes lifecycle changes; a rejected event is logged and published, never dropped silently. */
+  private publish(...changes: readonly LifecycleChange[]): void {
+    for (const change of changes) {
+      if (!change.ok) {
+        this.hub.emit('transition-rejected', {
+          state: change.state,
+          event: change.event,
+          reason: change.reason,
+        });
+        this.warnings.maybeWarn('transition-rejected', `standby lifecycle: ${change.reason}`);
+        continue;
+      }
+      if (change.from === change.to) continue;
+      this.options.onState?.(change.from, change.to, change.event);
+      this.hub.emit('state-changed', { from: change.from, to: change.to, event: change.event });
     }
-    const from = this.stateValue;
-    this.stateValue = result.to;
-    if (from === result.to) return;
-    this.options.onState?.(from, result.to, event);
-    this.hub.emit('state-changed', { from, to: result.to, event });
+  }
+
+  private get stateValue(): StandbyState {
+    return this.core.state;
   }
 }
 

@@ -10,17 +10,17 @@
  *   dump           {"dump": {applied, hash, ordered, keys}}
  *
  * A fifth argument `auto` turns automatic failover on: the primary holds the etcd
- * leader lease (1 s), standbys campaign when it expires.
+ * leader lease (1 s), standbys campaign when it expires. The node itself is the
+ * supervisor (src/node/node.ts); this file only speaks the line protocol.
  */
 import { createInterface } from 'node:readline';
 import { loadZstd } from '../../src/compression/zstd.js';
 import type { Entry, Op } from '../../src/core/types.js';
-import { PrimaryWriter } from '../../src/primary/primary-writer.js';
+import { OplogNode } from '../../src/node/node.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
-import { Standby } from '../../src/standby/standby.js';
+import { EtcdElection } from '../../src/stores/etcd/election.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
-import { AutoFailover, LeaderElection } from '../../src/standby/leader-election.js';
 
 const [role, etcdEndpoint, kafkaEndpoint, clusterId, mode] = process.argv.slice(2);
 const compression = await loadZstd();
@@ -43,30 +43,22 @@ class CheckedKv extends KvStateMachine {
 }
 const kv = new CheckedKv();
 
-let writer: PrimaryWriter | undefined;
-let standby: Standby | undefined;
-const election =
-  mode === 'auto'
-    ? new LeaderElection({
-        hosts: etcdEndpoint!,
-        clusterId: clusterId!,
-        leaseTtlS: 1,
-        nodeId: `${role}-${process.pid}`,
-      })
-    : undefined;
-if (role === 'primary') {
-  writer = await PrimaryWriter.start({ stores: [etcd, kafka], compression });
-  await election?.campaign({ force: true });
-} else {
-  standby = new Standby({ source: kafka, fetchStore: etcd, stateMachine: kv, compression });
-  standby.start();
-  if (election !== undefined) await new AutoFailover(standby, election).start();
-}
+const node = new OplogNode({
+  role: role === 'primary' ? 'primary' : 'standby',
+  primary: { stores: [etcd, kafka], compression },
+  standby: { source: kafka, fetchStore: etcd, stateMachine: kv, compression },
+  ...(mode === 'auto'
+    ? {
+        election: new EtcdElection(etcd, { leaseTtlS: 1, nodeId: `${role}-${process.pid}` }),
+      }
+    : {}),
+});
+await node.start();
 send({ ready: role });
 
 let counter = 0;
 async function load(count: number): Promise<void> {
-  const active = writer ?? standby?.primary;
+  const active = node.writer;
   if (active === undefined) {
     send({ error: 'not a writer' });
     return;
@@ -86,13 +78,13 @@ for await (const line of createInterface({ input: process.stdin })) {
   const [command, arg] = line.trim().split(' ');
   try {
     if (command === 'load') void load(Number(arg)).catch((e: unknown) => send({ error: String(e) }));
-    else if (command === 'status')
-      send({
-        status: standby?.status ?? { state: writer?.state, epoch: writer?.epoch, error: writer?.error?.code },
-      });
+    else if (command === 'status') send({ status: node.status });
     else if (command === 'promote') {
-      const w = await standby!.promote().catch((e: unknown) => e);
-      send(w instanceof PrimaryWriter ? { promoted: w.epoch } : { refused: String(w) });
+      const promoted = await node.promote().then(
+        (w) => ({ promoted: w.epoch }),
+        (e: unknown) => ({ refused: String(e) }),
+      );
+      send(promoted);
     } else if (command === 'dump')
       send({ dump: { applied: kv.last, hash: kv.hash().toString(16), ordered: kv.ordered, keys: kv.size } });
   } catch (error) {

@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { Standby } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { testCompression } from '../helpers/entries.js';
@@ -41,6 +42,7 @@ describeWithEtcd('corrupted records', (endpoint) => {
   function skippingStandby(etcd: EtcdLogStore) {
     const kv = new CheckedKv();
     const standby = new Standby({
+      startWriter: startPrimaryWriter,
       source: etcd,
       stateMachine: kv,
       compression,
@@ -55,6 +57,7 @@ describeWithEtcd('corrupted records', (endpoint) => {
     const { etcd, memory } = await damagedLog(`corrupt-a-${process.pid}-${Date.now()}`);
     const kv = new CheckedKv();
     const standby = new Standby({
+      startWriter: startPrimaryWriter,
       source: etcd,
       fetchStore: memory,
       stateMachine: kv,

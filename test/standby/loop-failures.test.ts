@@ -12,6 +12,7 @@ import type { Entry, Op, Seq } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby, type StandbyEventMap, type StandbyOptions } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../../src/stores/log-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { testCompression } from '../helpers/entries.js';
@@ -50,17 +51,21 @@ class ThrowingSubscriptions implements Pick<LogStore, 'subscribe'> {
   }
 }
 
-function record<K extends keyof StandbyEventMap>(standby: Standby, name: K): StandbyEventMap[K][] {
+function record<K extends keyof StandbyEventMap>(
+  standby: Standby<PrimaryWriter>,
+  name: K,
+): StandbyEventMap[K][] {
   const seen: StandbyEventMap[K][] = [];
   standby.events.on(name, (payload) => seen.push(payload));
   return seen;
 }
 
-async function setup(extra: Partial<StandbyOptions> = {}) {
+async function setup(extra: Partial<StandbyOptions<PrimaryWriter>> = {}) {
   const store = new FlakyStore(new MemoryLogStore());
   const primary = await PrimaryWriter.start({ stores: [store], compression, limits: { batchEntriesMax: 8 } });
   const warnings: string[] = [];
-  const standby = new Standby({
+  const standby = new Standby<PrimaryWriter>({
+    startWriter: startPrimaryWriter,
     source: store,
     stateMachine: new CheckedKv(),
     compression,
@@ -102,7 +107,13 @@ describe('standby loop failures reach the lifecycle', () => {
     });
     const primary = await PrimaryWriter.start({ stores: [memory], compression });
     const kv = new CheckedKv();
-    const standby = new Standby({ source, stateMachine: kv, compression, tickMs: 5 });
+    const standby = new Standby<PrimaryWriter>({
+      startWriter: startPrimaryWriter,
+      source,
+      stateMachine: kv,
+      compression,
+      tickMs: 5,
+    });
     const failures = record(standby, 'loop-failed');
     const states = record(standby, 'state-changed');
     await primary.appendMany(Array.from({ length: 10 }, (_, i) => op(i)));
@@ -175,7 +186,8 @@ describe('standby reads', () => {
       staleReads: 'allow',
       applier: { gapRequestDelayMs: 10, skipTimeoutMs: 60, fetchBackoffMs: 10, skipPolicy: 'halt' },
     });
-    const denying = new Standby({
+    const denying = new Standby<PrimaryWriter>({
+      startWriter: startPrimaryWriter,
       source: store,
       stateMachine: new KvStateMachine(),
       compression,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { Standby } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { testCompression } from '../helpers/entries.js';
 import { CheckedKv, until } from '../helpers/waiting.js';
@@ -35,7 +36,12 @@ describeWithEtcd('standby behind a network partition', (endpoint) => {
     });
     const primary = await PrimaryWriter.start({ stores: [direct], compression: testCompression() });
     const kv = new CheckedKv();
-    const standby = new Standby({ source: behindProxy, stateMachine: kv, compression: testCompression() });
+    const standby = new Standby({
+      startWriter: startPrimaryWriter,
+      source: behindProxy,
+      stateMachine: kv,
+      compression: testCompression(),
+    });
     standby.start();
     const op = (i: number): Op => ({ type: 'put', key: `k${i % 10}`, value: Buffer.from(`v${i}`) });
     await primary.appendMany(Array.from({ length: 200 }, (_, i) => op(i)));

@@ -12,6 +12,7 @@ import type { StandbyState } from '../../src/core/standby-state.js';
 import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { Standby, type StandbyEventMap, type StandbyOptions } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { testCompression } from '../helpers/entries.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
@@ -20,12 +21,13 @@ import { CheckedKv, until } from '../helpers/waiting.js';
 const compression = testCompression();
 const op = (i: number): Op => ({ type: 'put', key: `k${i}`, value: new TextEncoder().encode(`v${i}`) });
 
-async function setup(extra: Partial<StandbyOptions> = {}) {
+async function setup(extra: Partial<StandbyOptions<PrimaryWriter>> = {}) {
   const store = new FlakyStore(new MemoryLogStore());
   const other = new FlakyStore(new MemoryLogStore());
   const primary = await PrimaryWriter.start({ stores: [store, other], compression });
   const states: StandbyState[] = [];
-  const standby = new Standby({
+  const standby = new Standby<PrimaryWriter>({
+    startWriter: startPrimaryWriter,
     source: store,
     fetchStore: other,
     stateMachine: new CheckedKv(),

@@ -23,6 +23,7 @@ import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby, type StandbyOptions } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { testCompression } from '../helpers/entries.js';
@@ -31,7 +32,7 @@ import { CheckedKv, until } from '../helpers/waiting.js';
 const compression = testCompression();
 const op = (i: number): Op => ({ type: 'put', key: `k${i % 20}`, value: new TextEncoder().encode(`v${i}`) });
 
-async function setup(extra: Partial<StandbyOptions> = {}) {
+async function setup(extra: Partial<StandbyOptions<PrimaryWriter>> = {}) {
   const store = new FlakyStore(new MemoryLogStore());
   const primary = await PrimaryWriter.start({
     stores: [store],
@@ -40,7 +41,8 @@ async function setup(extra: Partial<StandbyOptions> = {}) {
   });
   const kv = new CheckedKv();
   const states: StandbyState[] = [];
-  const standby = new Standby({
+  const standby = new Standby<PrimaryWriter>({
+    startWriter: startPrimaryWriter,
     source: store,
     stateMachine: kv,
     compression,
@@ -115,7 +117,13 @@ describe('standby shell', () => {
     await until(() => standby.status.divergent && standby.status.appliedSeq === 48n, 'skip');
     store.hide.clear();
     const healthyKv = new KvStateMachine();
-    const healthy = new Standby({ source: store, stateMachine: healthyKv, compression, tickMs: 5 });
+    const healthy = new Standby<PrimaryWriter>({
+      startWriter: startPrimaryWriter,
+      source: store,
+      stateMachine: healthyKv,
+      compression,
+      tickMs: 5,
+    });
     healthy.start();
     await until(() => healthy.status.appliedSeq === 48n, 'healthy caught up');
     expect(kv.hash()).not.toBe(healthyKv.hash());
@@ -216,7 +224,12 @@ describe('standby shell', () => {
 
   it('a node that is not following refuses promotion even forced', async () => {
     const store = new MemoryLogStore();
-    const standby = new Standby({ source: store, stateMachine: new KvStateMachine(), compression });
+    const standby = new Standby<PrimaryWriter>({
+      startWriter: startPrimaryWriter,
+      source: store,
+      stateMachine: new KvStateMachine(),
+      compression,
+    });
     await expect(standby.promote({ force: true })).rejects.toMatchObject({ blockers: ['not_a_standby'] });
   });
 });

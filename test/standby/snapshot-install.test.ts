@@ -19,6 +19,7 @@ import type { Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { FileSnapshotStore, type Snapshot } from '../../src/snapshot/snapshot-store.js';
 import { Standby } from '../../src/standby/standby.js';
+import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { testCompression } from '../helpers/entries.js';
@@ -50,7 +51,14 @@ describeWithEtcd('snapshot install (etcd)', (etcdEndpoint) => {
         const source = new EtcdLogStore({ hosts: etcdEndpoint, clusterId });
         const fetchStore = new KafkaLogStore({ brokers: kafkaEndpoint, clusterId });
         return {
-          node: new Standby({ source, fetchStore, stateMachine: kv, compression, tickMs: 10 }),
+          node: new Standby({
+            startWriter: startPrimaryWriter,
+            source,
+            fetchStore,
+            stateMachine: kv,
+            compression,
+            tickMs: 10,
+          }),
           close: async () => {
             await source.close();
             await fetchStore.close();

@@ -450,6 +450,18 @@ export class EtcdLogStore implements LogStore {
     }
   }
 
+  /**
+   * @internal For the leader election on the same cluster (election.ts), which shares
+   * this store's client (one connection per cluster), its key root and `call`.
+   */
+  shared(): EtcdShared {
+    return {
+      client: this.client,
+      root: this.root,
+      call: (operation, context, fn) => this.call(operation, context, fn),
+    };
+  }
+
   /** Runs an etcd call; transport and server failures become StoreUnavailableError. */
   private async call<T>(
     operation: string,
@@ -468,6 +480,19 @@ export class EtcdLogStore implements LogStore {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('etcd store');
   }
+}
+
+/** @internal What an EtcdLogStore shares with the election on its cluster. */
+export interface EtcdShared {
+  readonly client: Etcd3;
+  /** `/<prefix>/<cluster>`. */
+  readonly root: string;
+  /** Runs an etcd call; failures become StoreUnavailableError naming `operation` (ClosedError once closed). */
+  call<T>(
+    operation: string,
+    context: Readonly<Record<string, string | number | bigint | undefined>>,
+    fn: () => Promise<T>,
+  ): Promise<T>;
 }
 
 /** An append refused by etcd's answer (fenced, conflict, gap, bad bytes), not by silence. */
