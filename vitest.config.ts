@@ -13,7 +13,7 @@ const INTEGRATION = [
   'test/primary/replaced-writer.test.ts',
   'test/roles/**/*.test.ts',
   'test/snapshot/replay.test.ts',
-  'test/standby/auto-failover.test.ts',
+  'test/node/auto-failover.test.ts',
   'test/standby/corruption.test.ts',
   'test/standby/network-cut.test.ts',
   'test/standby/snapshot-install.test.ts',
