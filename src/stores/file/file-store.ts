@@ -37,7 +37,7 @@ import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js'
 import type { LogStore, Subscription } from '../log-store.js';
 import { Doorbell, tailSubscription } from '../tail-subscription.js';
 import { readEpochFile, writeEpochFile } from './epoch-file.js';
-import { fsyncDir } from './durable-fs.js';
+import { fsyncDir } from '../durable-fs.js';
 import { PidLock } from './pid-lock.js';
 import {
   EMPTY_RECOVERY_POINT,
@@ -110,6 +110,8 @@ export class FileLogStore implements LogStore {
   private markInFlight: Promise<void> = Promise.resolve();
   /** A mark write failed: no later group may be acknowledged. */
   private markFailed = false;
+  /** close() was called: new appends, fences and truncations are refused. */
+  private closing = false;
   private activeFh: FileHandle | undefined;
   private readonly jobs: Job[] = [];
   private draining: Promise<void> | undefined;
@@ -196,10 +198,23 @@ export class FileLogStore implements LogStore {
     return this.enqueue((done) => ({ kind: 'truncate', seq, done }));
   }
 
-  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+    return this.readTo(fromSeq, limitRecords, 'committed');
+  }
+
+  /**
+   * Reads up to the acknowledged head (`committed`), or, for the write queue's own
+   * duplicate checks, up to what is written and synced (`written`): a record whose mark
+   * is still in flight is stored, and a byte-identical retry of it must find it.
+   */
+  private async *readTo(
+    fromSeq: Seq,
+    limitRecords: number,
+    upTo: 'committed' | 'written',
+  ): AsyncGenerator<BatchRecord> {
     this.checkUsable();
     if (this.mode === 'reader') await this.refresh();
-    const bound = this.committed.lastSeq;
+    const bound = upTo === 'committed' ? this.committed.lastSeq : this.lastWrittenSeq();
     let nextSeq: bigint = fromSeq;
     let delivered = 0;
     const first = this.segments.list[0];
@@ -274,9 +289,11 @@ export class FileLogStore implements LogStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    // New work is refused from here; what was queued before close() still runs.
+    this.closing = true;
     await this.draining;
+    this.closed = true;
     for (const job of this.jobs.splice(0)) job.done.reject(new ClosedError('file store'));
     this.watcher?.close();
     this.doorbell.ring();
@@ -290,6 +307,7 @@ export class FileLogStore implements LogStore {
   private enqueue(make: (done: Settle) => Job): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       try {
+        if (this.closing) throw new ClosedError('file store');
         this.checkUsable();
         if (this.mode === 'reader')
           throw new InvalidInputError('file store', 'opened as a reader: it cannot write');
@@ -529,7 +547,7 @@ export class FileLogStore implements LogStore {
   }
 
   private async recordAt(seq: bigint): Promise<BatchRecord | undefined> {
-    for await (const record of this.read(toSeq(seq), 1)) return record;
+    for await (const record of this.readTo(toSeq(seq), 1, 'written')) return record;
     return undefined;
   }
 

@@ -5,6 +5,8 @@
  * and fsynced before the cut, so a reader opened later (`oplog verify`) still sees it.
  */
 import { appendFile, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir } from '../durable-fs.js';
 import type { RecordCheck } from './segment-scan.js';
 import type { RecoveryPoint } from './recovery-point.js';
 import type { TornTail } from './segment-set.js';
@@ -53,6 +55,8 @@ export async function recordCut(path: string, tail: TornTail, recoveryPoint: Rec
   } finally {
     await fh.close();
   }
+  // The first cut creates the file: its directory entry must survive a power loss too.
+  await fsyncDir(dirname(path));
 }
 
 /** The cut log's records; a line that does not parse (torn by a crash) is skipped. */
