@@ -24,6 +24,7 @@ import { seq as toSeq } from '../core/types.js';
 import {
   describeError,
   FileSnapshotStore,
+  type SnapshotStore,
   restoreSnapshot,
   snapshotsDir,
 } from '../snapshot/snapshot-store.js';
@@ -176,7 +177,7 @@ function reportStores(scans: readonly StoreScan[], io: CliIo): boolean {
  * and none ahead of a store that was read. One line per snapshot.
  */
 async function checkSnapshots(
-  snapshots: FileSnapshotStore,
+  snapshots: SnapshotStore,
   scans: readonly StoreScan[],
   io: CliIo,
 ): Promise<boolean> {
@@ -193,7 +194,7 @@ async function checkSnapshots(
     } catch (error) {
       problems.push({
         lastSeq: manifest.lastSeq,
-        line: `snapshot at seq ${manifest.lastSeq}: DAMAGED ${snapshots.bodyPath(manifest.lastSeq)}: ${describeError(error)}`,
+        line: `snapshot at seq ${manifest.lastSeq}: DAMAGED ${snapshots.describe(manifest.lastSeq)}: ${describeError(error)}`,
       });
       continue;
     }
@@ -213,8 +214,8 @@ async function checkSnapshots(
   const lines = [...good, ...problems].sort((a, b) =>
     a.lastSeq < b.lastSeq ? -1 : a.lastSeq > b.lastSeq ? 1 : 0,
   );
-  if (lines.length === 0) io.out(`snapshots: none under ${snapshots.dir}`);
-  else io.out(`snapshots: ${lines.length} under ${snapshots.dir}`);
+  if (lines.length === 0) io.out(`snapshots: none under ${snapshots.location}`);
+  else io.out(`snapshots: ${lines.length} under ${snapshots.location}`);
   for (const { line } of lines) io.out(line);
   return problems.length === 0;
 }

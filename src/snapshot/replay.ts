@@ -27,7 +27,7 @@ import type { LogStore } from '../stores/log-store.js';
 import {
   describeError,
   restoreSnapshot,
-  type FileSnapshotStore,
+  type SnapshotStore,
   type RefusedSnapshot,
   type SnapshotManifest,
 } from './snapshot-store.js';
@@ -38,7 +38,7 @@ export interface ReplayOptions {
   readonly stateMachine: StateMachine;
   readonly compression: Compression;
   /** Where to look for a snapshot; none: replay from seq 1. */
-  readonly snapshots?: FileSnapshotStore;
+  readonly snapshots?: SnapshotStore;
   /** Stop after this seq; past the log's head it is an InvalidInputError. */
   readonly toSeq?: bigint;
   /** Stop before the first entry stamped after this time (ms since the Unix epoch). */
@@ -183,7 +183,7 @@ async function restoreNewestUsable(
       if (error instanceof InvariantViolation) throw error;
       refused.push({
         lastSeq: manifest.lastSeq,
-        path: snapshots.bodyPath(manifest.lastSeq),
+        path: snapshots.describe(manifest.lastSeq),
         reason: describeError(error),
       });
     }

@@ -23,7 +23,7 @@ import {
   TooLargeError,
 } from '../core/errors.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Seq } from '../core/types.js';
-import { writeFileAtomic } from '../stores/file/durable-fs.js';
+import { writeFileAtomic } from '../stores/durable-fs.js';
 import type { StateImage, StateMachine } from './state-machine.js';
 
 /** Largest state image a snapshot may hold (a Node Buffer's practical limit). */
@@ -81,7 +81,28 @@ export interface SnapshotScan {
   readonly refused: RefusedSnapshot[];
 }
 
-export class FileSnapshotStore {
+/**
+ * Where a node's snapshots live: the port that replay, retention, `oplog verify` and
+ * the standby's snapshot policy use. {@link FileSnapshotStore} is its adapter.
+ */
+export interface SnapshotStore {
+  /** Where the snapshots are, for messages (a directory). */
+  readonly location: string;
+  /** Writes a snapshot durably; it exists once this resolves. */
+  save(input: SnapshotInput): Promise<SnapshotManifest>;
+  /** Every snapshot whose manifest is sound, and those whose manifest is not. */
+  scan(): Promise<SnapshotScan>;
+  /** The newest snapshot's manifest (sound manifests only). */
+  latest(): Promise<SnapshotManifest | undefined>;
+  /** The snapshot's image, checked against its manifest (size, xxh64) before use. */
+  load(manifest: SnapshotManifest): Promise<Snapshot>;
+  /** Keeps the newest `keep` snapshots, removing the rest. */
+  prune(keep: number): Promise<void>;
+  /** Where one snapshot's body is, for messages. */
+  describe(lastSeq: bigint): string;
+}
+
+export class FileSnapshotStore implements SnapshotStore {
   readonly dir: string;
   private readonly clusterId: string;
 
@@ -208,6 +229,14 @@ export class FileSnapshotStore {
   }
 
   /** Where the body of the snapshot at `lastSeq` is (or would be). */
+  get location(): string {
+    return this.dir;
+  }
+
+  describe(lastSeq: bigint): string {
+    return this.bodyPath(lastSeq);
+  }
+
   bodyPath(lastSeq: bigint): string {
     return join(this.dir, `${pad(lastSeq)}.body`);
   }

@@ -1,14 +1,19 @@
 /**
  * Snapshots on disk: the KV image round-trips, a snapshot exists only once its
  * manifest does (an orphan body from a crash is ignored), and damaged, truncated or
- * hostile files are typed errors before anything is restored.
+ * hostile files are typed errors before anything is restored; retention trims the log
+ * only below a snapshot that loads.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, InvalidClusterIdError, MalformedError } from '../../src/core/errors.js';
+import { truncateToSnapshot } from '../../src/snapshot/retention.js';
 import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
+import { epoch, seq } from '../../src/core/types.js';
+import { MemoryLogStore } from '../../src/stores/memory-store.js';
+import { appendRun, collect } from '../contract/log-store.contract.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { testCompression } from '../helpers/entries.js';
 
@@ -143,5 +148,23 @@ describe('FileSnapshotStore', () => {
     }
     expect(existsSync(join(dataDir, 'x'))).toBe(false);
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('retention and damaged snapshots', () => {
+  it('truncateToSnapshot trims only below the newest snapshot that loads', async () => {
+    const store = new FileSnapshotStore({ dataDir: tempDir(), clusterId: 'c' }, compression);
+    await saved(store, kvWith(10), 100n);
+    await saved(store, kvWith(20), 200n);
+    const body = store.bodyPath(200n);
+    const bytes = readFileSync(body);
+    bytes[bytes.length - 1]! ^= 0xff;
+    writeFileSync(body, bytes);
+    const log = new MemoryLogStore();
+    await log.fence(epoch(1n));
+    await appendRun(log, { records: 100, entries: 3 });
+    expect(await truncateToSnapshot([log], store)).toBe(100n);
+    const [first] = await collect(log.read(seq(100n), 1));
+    expect(first!.firstSeq).toBeLessThanOrEqual(100n);
   });
 });

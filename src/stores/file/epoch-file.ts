@@ -7,7 +7,7 @@ import { xxh64 } from '@node-rs/xxhash';
 import { readFile } from 'node:fs/promises';
 import { CorruptStoreError } from '../../core/errors.js';
 import { epoch as toEpoch, type Epoch } from '../../core/types.js';
-import { writeFileAtomic } from './durable-fs.js';
+import { writeFileAtomic } from '../durable-fs.js';
 
 const TAG = 'oplog-epoch v1';
 

@@ -18,7 +18,7 @@
 import { xxh64 } from '@node-rs/xxhash';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { CorruptStoreError } from '../../core/errors.js';
-import { writeFileAtomic } from './durable-fs.js';
+import { writeFileAtomic } from '../durable-fs.js';
 
 /**
  * How far the log is known synced: every segment before `segmentFirstSeq` entirely, and

@@ -18,7 +18,7 @@ import { open, readdir, truncate, unlink, type FileHandle } from 'node:fs/promis
 import { join } from 'node:path';
 import { CorruptStoreError, StoreUnavailableError } from '../../core/errors.js';
 import type { BatchRecord } from '../../core/record-codec.js';
-import { fsyncDir } from './durable-fs.js';
+import { fsyncDir } from '../durable-fs.js';
 import type { RecoveryPoint } from './recovery-point.js';
 import {
   failedCheck,
