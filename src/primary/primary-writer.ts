@@ -123,7 +123,11 @@ export class PrimaryWriter {
     checkLimits({ ...DEFAULT_PLANNER_LIMITS, ...options.limits });
     const epochs = await Promise.all(options.stores.map((s) => s.currentEpoch()));
     const epoch = toEpoch(epochs.reduce((a, b) => (a > b ? a : b), 0n) + 1n);
-    await Promise.all(options.stores.map((s) => s.fence(epoch)));
+    // Every fence settles before deciding: one that fails fast must not hide another
+    // that is still landing (a promotion then knows whether anything was fenced).
+    const fences = await Promise.allSettled(options.stores.map((s) => s.fence(epoch)));
+    const refused = fences.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
     options.afterFence?.(epoch);
     const head = await reconcileStores(options.stores, epoch);
     await options.beforeStart?.(epoch, head);

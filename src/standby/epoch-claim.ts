@@ -9,8 +9,9 @@
  * candidacy; likewise here one promote() claims one epoch and every retry reuses it.
  *
  * The claim is carried by wrapping the stores the writer is given:
- * - once any store accepted our fence, `epoch` is claimed (a partial fence already
- *   stopped the old writer, since it needs every store: that is "after the fence");
+ * - once any store accepted our fence, or may have (its reply was lost), `epoch` is
+ *   claimed (a partial fence already stopped the old writer, since it needs every
+ *   store: that is "after the fence");
  * - on a retry, `currentEpoch()` reports one below the claim, so the writer picks the
  *   claim again, and `fence(claim)` is a no-op on a store already at the claim (a store
  *   the last attempt did not reach is fenced for real);
@@ -28,6 +29,10 @@ import type { LogStore, Subscription } from '../stores/log-store.js';
 
 export class EpochClaim {
   private claimed: Epoch | undefined;
+  /** A fence at `claimed` landed on some store (its reply came back). */
+  private landed = false;
+  /** Fences at `claimed` whose outcome is open: in flight, or failed without proof. */
+  private uncertain = 0;
   /** The stores to give the writer: the originals, wrapped. */
   readonly stores: readonly LogStore[];
 
@@ -35,14 +40,30 @@ export class EpochClaim {
     this.stores = stores.map((store) => new ClaimingStore(store, this));
   }
 
-  /** The epoch this promotion fenced on at least one store (undefined: none yet). */
+  /**
+   * The epoch this promotion fenced, or may have fenced, on at least one store
+   * (undefined: provably none). A fence whose reply was lost may have landed, and the old
+   * writer is then stopped: that counts as after the fence, never as "nothing changed".
+   */
   get epoch(): Epoch | undefined {
-    return this.claimed;
+    return this.landed || this.uncertain > 0 ? this.claimed : undefined;
   }
 
-  /** @internal */
-  noteFenced(epoch: Epoch): void {
-    if (this.claimed === undefined || epoch > this.claimed) this.claimed = epoch;
+  /** @internal A fence at `epoch` is about to be sent. */
+  noteAttempt(epoch: Epoch): void {
+    if (this.claimed === undefined || epoch > this.claimed) {
+      this.claimed = epoch;
+      this.landed = false;
+      this.uncertain = 0;
+    }
+    if (epoch === this.claimed) this.uncertain++;
+  }
+
+  /** @internal The fence at `epoch` landed, or was refused with proof (FencedError). */
+  noteSettled(epoch: Epoch, outcome: 'landed' | 'refused' | 'unknown'): void {
+    if (epoch !== this.claimed) return;
+    if (outcome === 'landed') this.landed = true;
+    if (outcome !== 'unknown') this.uncertain--;
   }
 }
 
@@ -66,8 +87,16 @@ class ClaimingStore implements LogStore {
 
   async fence(epoch: Epoch): Promise<void> {
     if (epoch === this.claim.epoch && (await this.inner.currentEpoch()) === epoch) return;
-    await this.inner.fence(epoch);
-    this.claim.noteFenced(epoch);
+    this.claim.noteAttempt(epoch);
+    try {
+      await this.inner.fence(epoch);
+    } catch (error) {
+      // Refused (an epoch at or above ours is there): this store provably took nothing.
+      // Anything else (a lost reply, a timeout) may have landed.
+      this.claim.noteSettled(epoch, error instanceof FencedError ? 'refused' : 'unknown');
+      throw error;
+    }
+    this.claim.noteSettled(epoch, 'landed');
   }
 
   append(record: BatchRecord, epoch: Epoch): Promise<void> {

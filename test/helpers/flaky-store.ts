@@ -15,6 +15,8 @@ export class FlakyStore implements LogStore {
   down = false;
   /** Only fence() fails as unavailable (a link that drops in the middle of a promotion). */
   fenceDown = false;
+  /** fence() lands, then its reply is lost (it fails as unavailable), this many times. */
+  fenceRepliesLost = 0;
   readonly hide = new Set<bigint>();
   /** Rung by appends through this wrapper; otherwise a 10 ms poll. */
   private readonly doorbell = new Doorbell(10);
@@ -60,7 +62,11 @@ export class FlakyStore implements LogStore {
     this.check('fence');
     if (this.fenceDown)
       throw new StoreUnavailableError(`${this.kind} fence`, {}, { cause: new Error('link down') });
-    return this.inner.fence(epoch);
+    await this.inner.fence(epoch);
+    if (this.fenceRepliesLost > 0) {
+      this.fenceRepliesLost--;
+      throw new StoreUnavailableError(`${this.kind} fence`, {}, { cause: new Error('reply lost') });
+    }
   }
 
   /** Polls (every 10 ms) through this wrapper, so faults apply to subscriptions too. */

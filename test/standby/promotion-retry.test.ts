@@ -99,6 +99,22 @@ describe('promotion failures', () => {
     await standby.stop();
   });
 
+  it('a fence that landed but whose reply was lost is after the fence: leaderless, finished at that epoch', async () => {
+    const { store, other, primary, standby, states } = await setup();
+    // Both fences land and both replies are lost: the old writer is fenced all the same.
+    store.fenceRepliesLost = 1;
+    other.fenceRepliesLost = 1;
+    const before = states.length;
+    const writer = await standby.promote();
+    expect(states.slice(before)).toContain('leaderless');
+    expect(states.slice(before)).not.toContain('syncing'); // not "aborted, nothing fenced"
+    await expect(primary.append(op(99))).rejects.toThrow();
+    expect(writer.epoch).toBe(2n);
+    expect(await store.currentEpoch()).toBe(2n);
+    expect(await other.currentEpoch()).toBe(2n);
+    await standby.stop();
+  });
+
   it('stop() ends the leaderless loop, also mid backoff: no attempt and no epoch after it', async () => {
     const { store, standby } = await setup({
       leaderlessRetryMs: 50,
