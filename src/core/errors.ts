@@ -159,16 +159,23 @@ export class InvalidInputError extends OplogError {
 /** The caller's epoch is no longer current: a newer writer exists. Terminal for a writer. */
 export class FencedError extends OplogError {
   static readonly code = 'OPLOG_FENCED';
+  /**
+   * The refused write may have landed all the same: the fence came while it was being
+   * committed (a Kafka EndTxn whose reply was lost, completed by the new producer's
+   * initTransactions). False when the store refused before writing (an epoch compare).
+   */
+  readonly mayHaveLanded: boolean;
   constructor(
     readonly epoch: bigint,
     readonly currentEpoch: bigint | undefined,
-    options?: OplogErrorOptions,
+    options?: OplogErrorOptions & { readonly mayHaveLanded?: boolean },
   ) {
     super(
       FencedError.code,
       `epoch ${epoch} is fenced${currentEpoch === undefined ? '' : ` (current epoch ${currentEpoch})`}`,
       { retryable: false, ...options },
     );
+    this.mayHaveLanded = options?.mayHaveLanded ?? false;
   }
 }
 

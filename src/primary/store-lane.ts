@@ -114,12 +114,12 @@ function recoverable(error: unknown): boolean {
 /**
  * Refusals that a store gives only without writing: its epoch compare failed, the
  * record was not at head + 1, another record holds the seq, or the bytes were refused
- * before any I/O. Anything else (unavailable, timed out, closed mid-call) may have
- * landed.
+ * before any I/O. Anything else (unavailable, timed out, closed mid-call, a fence that
+ * met a commit in progress) may have landed.
  */
 function provesNotWritten(error: unknown): boolean {
   return (
-    error instanceof FencedError ||
+    (error instanceof FencedError && !error.mayHaveLanded) ||
     error instanceof NotContiguousError ||
     error instanceof ConflictError ||
     error instanceof TooLargeError ||

@@ -31,7 +31,7 @@ class GatedStore extends MemoryLogStore {
   private gatedEpoch: bigint | undefined;
   private open: (() => void) | undefined;
   /** 'lose-reply': write, then throw as if the reply was lost; 'down': throw before writing. */
-  mode: 'ok' | 'lose-reply' | 'down' = 'ok';
+  mode: 'ok' | 'lose-reply' | 'down' | 'fenced-mid-commit' = 'ok';
   /** Refuse an old epoch before looking for a duplicate, as a fenced Kafka producer does. */
   fenceFirst = false;
   appendCalls = 0;
@@ -54,6 +54,7 @@ class GatedStore extends MemoryLogStore {
     const current = await this.currentEpoch();
     if (this.fenceFirst && epoch < current) throw new FencedError(epoch, current);
     await super.append(record, epoch);
+    if (this.mode === 'fenced-mid-commit') throw new FencedError(epoch, epoch + 1n, { mayHaveLanded: true });
     if (this.mode === 'lose-reply') {
       this.mode = 'down';
       throw new StoreUnavailableError('gated append (reply lost)', {});
@@ -146,6 +147,19 @@ describe('a stopping writer answers every pending op by what the stores hold', (
     expect(results.map((o) => o.kind)).toEqual(['unknown', 'failed', 'failed', 'failed']);
     expect(results[0]).toEqual({ kind: 'unknown', seq: 1n });
     expect((await a.head()).lastSeq).toBe(1n);
+  });
+
+  it('a fence met while committing (Kafka: EndTxn completed by the new producer) is unknown, not failed', async () => {
+    const a = new GatedStore();
+    const b = new GatedStore();
+    const writer = await serialWriter(a, b);
+    b.mode = 'fenced-mid-commit'; // b stores the record, then answers fenced
+    const outcomes = Array.from({ length: 4 }, (_, i) => record(writer.append(op(i))));
+    const results = await Promise.all(outcomes);
+    expect(results[0]).toEqual({ kind: 'unknown', seq: 1n });
+    for (const o of results.slice(1)) expect((o as { error: unknown }).error).toBeInstanceOf(FencedError);
+    expect((await b.head()).lastSeq).toBe(1n);
+    await writer.close();
   });
 
   it('a record every store holds only after the writer stopped is acknowledged, not failed', async () => {

@@ -366,6 +366,8 @@ export class KafkaLogStore implements LogStore {
       this.producerEpoch = epoch;
     }
     const producer = this.producer;
+    /** EndTxn was sent: from here a fence may still have let the commit complete. */
+    let committing = false;
     try {
       const txn = await producer.transaction();
       try {
@@ -377,6 +379,7 @@ export class KafkaLogStore implements LogStore {
           });
           this.lastWrittenOffset = BigInt(result?.baseOffset ?? '-1') + BigInt(chunk.length - 1);
         }
+        committing = true;
         await txn.commit();
       } catch (error) {
         await txn.abort().catch(() => undefined);
@@ -385,7 +388,7 @@ export class KafkaLogStore implements LogStore {
     } catch (cause) {
       // The outcome may be unknown and the producer may hold a half-done transaction:
       // rebuild it (initTransactions aborts what was open) and look the head up again.
-      const error = this.translate(cause, 'kafka append', epoch);
+      const error = this.translate(cause, 'kafka append', epoch, committing);
       await this.dropProducer();
       throw error;
     }
@@ -453,10 +456,11 @@ export class KafkaLogStore implements LogStore {
    * sequence included, is unavailability: the caller drops the producer, so the next
    * append builds a new one and re-checks the head, and the writer retries the same bytes.
    */
-  private translate(cause: unknown, operation: string, epoch: bigint): OplogError {
+  private translate(cause: unknown, operation: string, epoch: bigint, committing = false): OplogError {
     if (cause instanceof OplogError) return cause;
     const type = kafkaErrorType(cause);
-    if (type !== undefined && FENCING_ERRORS.has(type)) return new FencedError(epoch, undefined, { cause });
+    if (type !== undefined && FENCING_ERRORS.has(type))
+      return new FencedError(epoch, undefined, { cause, mayHaveLanded: committing });
     return new StoreUnavailableError(
       operation,
       { cluster: this.options.clusterId, topic: this.topic },
