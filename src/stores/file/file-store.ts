@@ -7,10 +7,10 @@
  * Durability: appends that arrive while a write is in progress are written together
  * and made durable by one fdatasync (group commit at the store); then the recovery
  * point is moved past them (one pwrite + fdatasync of the mark file, beside the next
- * group's write), and only then do their appends resolve. So every acknowledged record is at or below the mark, and
- * anything past it was never acknowledged. Recovery on open verifies every record:
- * damage at or below the mark is a {@link CorruptStoreError} naming file, offset, seq
- * and check, and nothing is cut; bad bytes past it are a torn tail, cut by a writer
+ * group's write), and only then do their appends resolve. So every acknowledged
+ * record is at or below the mark, and anything past it was never acknowledged.
+ * Recovery on open verifies every record: damage at or below the mark is a
+ * {@link CorruptStoreError} naming file, offset, seq and check, and nothing is cut; bad bytes past it are a torn tail, cut by a writer
  * (with a warning naming the byte range and seqs) and left by a reader. Either way
  * {@link FileLogStore.recovery} says what was found, for `oplog verify`.
  *
@@ -18,6 +18,12 @@
  * LockedError; a dead holder's lock is taken over). The epoch file is re-read before
  * every group of appends, so a fence written by another process stops this writer at
  * its next group; a fence in this process is ordered with the appends.
+ *
+ * The segment list, recovery scan and retention are in ./segment-set.ts, the mark in
+ * ./recovery-point.ts, what recovery found in ./recovery-report.ts. What stays here
+ * (~600 lines) is the write queue and what shares its state with it — the group commit
+ * with its pipelined mark, fencing by the epoch file, reads bounded by the acknowledged
+ * head, and tailing — so that one file shows every path that changes the log.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
