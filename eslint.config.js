@@ -1,5 +1,7 @@
-// ESLint flat config. The one project-specific rule: src/core is pure, so it may not
-// import node:* modules, I/O clients or timers (see shared/STYLE.md "Architecture").
+// ESLint flat config. Project-specific rules (see shared/STYLE.md "Architecture"):
+// src/core is pure, so it may not import node:* modules, I/O clients or timers; and
+// dependencies point inward: core ← stores, compression ← primary / standby / snapshot
+// ← node ← server ← cli, with standby/ importing no other role and no concrete store.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -14,6 +16,34 @@ const impureModules = [
   'etcd3',
   'zstd-napi',
   'zstd-codec',
+];
+
+/** Import patterns a layer may not use, each with the reason the lint message gives. */
+const outward = (layer, dirs) =>
+  dirs.map((dir) => ({
+    group: [`**/${dir}/*`, `**/${dir}/**`],
+    message: `${layer} may not import src/${dir}: dependencies point inward (core ← stores ← primary/standby/snapshot ← node ← server ← cli).`,
+  }));
+
+const layers = [
+  {
+    files: ['src/stores/**/*.ts', 'src/compression/**/*.ts'],
+    layer: 'a store or codec adapter',
+    dirs: ['primary', 'standby', 'snapshot', 'node', 'server', 'cli'],
+  },
+  { files: ['src/primary/**/*.ts'], layer: 'src/primary', dirs: ['standby', 'node', 'server', 'cli'] },
+  {
+    files: ['src/standby/**/*.ts'],
+    layer: 'src/standby',
+    dirs: ['primary', 'stores/file', 'stores/etcd', 'stores/kafka', 'node', 'server', 'cli'],
+  },
+  {
+    files: ['src/snapshot/**/*.ts'],
+    layer: 'src/snapshot',
+    dirs: ['primary', 'standby', 'stores/file', 'stores/etcd', 'stores/kafka', 'node', 'server', 'cli'],
+  },
+  { files: ['src/node/**/*.ts'], layer: 'src/node', dirs: ['server', 'cli'] },
+  { files: ['src/server/**/*.ts'], layer: 'src/server', dirs: ['cli'] },
 ];
 
 export default tseslint.config(
@@ -33,10 +63,22 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: impureModules.map((group) => ({
-            group: [group],
-            message: 'src/core is pure: no I/O, clients or native loaders.',
-          })),
+          patterns: [
+            ...impureModules.map((group) => ({
+              group: [group],
+              message: 'src/core is pure: no I/O, clients or native loaders.',
+            })),
+            ...outward('src/core', [
+              'stores',
+              'compression',
+              'primary',
+              'standby',
+              'snapshot',
+              'node',
+              'server',
+              'cli',
+            ]),
+          ],
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'process', 'Date'],
@@ -46,4 +88,8 @@ export default tseslint.config(
       ],
     },
   },
+  ...layers.map(({ files, layer, dirs }) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns: outward(layer, dirs) }] },
+  })),
 );

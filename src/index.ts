@@ -53,7 +53,7 @@ export type {
   StandbyLoop,
 } from './standby/standby-events.js';
 export type { PromotedWriter, WriterFactory, WriterStartOptions } from './standby/writer-port.js';
-export type { Election } from './standby/election.js';
+export type { Election } from './stores/election.js';
 export { EtcdElection, type EtcdElectionOptions } from './stores/etcd/election.js';
 export { AutoFailover, type AutoFailoverOptions, type AutoFailoverStatus } from './node/auto-failover.js';
 export { OplogNode, type NodeOptions } from './node/node.js';

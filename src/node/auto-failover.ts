@@ -8,9 +8,9 @@
  * stays vacant, so a cluster never stays without a writer because the one vacancy event
  * came at a bad moment. Safety does not rest on the election: promotion fences every
  * store. The node supervisor (node.ts) runs it; the election is a port
- * (standby/election.ts).
+ * (stores/election.ts).
  */
-import type { Election } from '../standby/election.js';
+import type { Election } from '../stores/election.js';
 import type { Standby } from '../standby/standby.js';
 import type { StandbyStatus } from '../standby/standby-options.js';
 

@@ -14,7 +14,7 @@ import { FencedError, PromotionRefusedError, type OplogError } from '../core/err
 import type { Compression } from '../core/compression.js';
 import type { Epoch } from '../core/types.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
-import type { Election } from '../standby/election.js';
+import type { Election } from '../stores/election.js';
 import { Standby, type StandbyOptions } from '../standby/standby.js';
 import type { WriterFactory } from '../standby/writer-port.js';
 import type { LogStore } from '../stores/log-store.js';

@@ -14,7 +14,7 @@ import { OplogNode, type NodeOptions } from '../../src/node/node.js';
 import type { NodeEventMap, NodeEventName } from '../../src/node/node-events.js';
 import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
-import type { Election } from '../../src/standby/election.js';
+import type { Election } from '../../src/stores/election.js';
 import type { WriterStartOptions } from '../../src/standby/writer-port.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../../src/stores/log-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';

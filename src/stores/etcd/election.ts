@@ -1,5 +1,5 @@
 /**
- * The etcd adapter of the election port (standby/election.ts): the leader holds
+ * The etcd adapter of the election port (stores/election.ts): the leader holds
  * `/<prefix>/<cluster>/leader` under a lease it keeps alive; when the lease expires
  * (the holder died, or was paused longer than the TTL) etcd deletes the key and the
  * watchers see the vacancy. Campaigning is a create-if-absent transaction.
@@ -12,7 +12,7 @@
  */
 import type { Lease, Watcher } from 'etcd3';
 import { ClosedError } from '../../core/errors.js';
-import type { Election } from '../../standby/election.js';
+import type { Election } from '../election.js';
 import type { EtcdLogStore, EtcdShared } from './etcd-store.js';
 
 export interface EtcdElectionOptions {

@@ -3,7 +3,7 @@
  * cluster, held under a lease the holder keeps alive; when the holder dies the lease
  * expires and the key is vacant. Safety never rests on it — promotion fences every
  * store, so a holder that wakes after losing its lease is refused by the stores — it
- * only decides who tries. The etcd adapter is stores/etcd/election.ts.
+ * only decides who tries. The etcd adapter is ./etcd/election.ts; the port sits beside LogStore, the other port the roles use.
  *
  * Errors: every method may reject with StoreUnavailableError (naming the operation)
  * when the election's store does not answer, or ClosedError after close().
