@@ -9,11 +9,13 @@ export { validateOp, entryChecksum, type EntryFields } from './core/entry-codec.
 export {
   encodeRecord,
   decodeRecord,
+  decodeVerifiedRecord,
   verifyRecord,
   parseRecordHeader,
   FORMAT_VERSION,
   HEADER_BYTES,
   type BatchRecord,
+  type VerifiedRecord,
   type RecordHeader,
 } from './core/record-codec.js';
 export { loadZstd, nativeZstd, wasmZstd } from './compression/zstd.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadZstd } from '../compression/zstd.js';
 import { InvalidInputError } from '../core/errors.js';
 import { APPEND_VALUE_BYTES_MAX } from '../core/limits.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeVerifiedRecord } from '../core/record-codec.js';
 import { seq, type Op } from '../core/types.js';
 import { PrimaryWriter } from '../primary/primary-writer.js';
 import { FileSnapshotStore, hex, type SnapshotManifest } from '../snapshot/snapshot-store.js';
@@ -225,7 +225,7 @@ async function replayInto(
   let count = 0n;
   if (toSeq < 1n) return count;
   for await (const record of store.read(seq(1n))) {
-    for (const entry of decodeRecord(record.bytes, compression).entries) {
+    for (const entry of decodeVerifiedRecord(record, compression)) {
       if (entry.seq > toSeq) return count;
       target.apply(entry);
       count++;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadZstd } from '../compression/zstd.js';
 import { CODEC_ZSTD } from '../core/compression.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeVerifiedRecord } from '../core/record-codec.js';
 import { seq as toSeq, type Entry } from '../core/types.js';
 import { examples, runSubcommand, subcommand, type CliIo } from './command.js';
 import { choiceOption, integerOption, seqOption } from './flags.js';
@@ -71,7 +71,7 @@ async function run(flags: InspectFlags, io: CliIo): Promise<number> {
     const head = await store.head();
     io.out(`${store.kind} log · head seq ${head.lastSeq} · epoch ${await store.currentEpoch()}`);
     for await (const record of store.read(toSeq(flags.fromSeq), flags.limit)) {
-      const { entries } = decodeRecord(record.bytes, compression);
+      const entries = decodeVerifiedRecord(record, compression);
       const codec = record.codec === CODEC_ZSTD ? `zstd, ${record.rawBytes} bytes raw` : 'uncompressed';
       io.out(
         `record seq ${record.firstSeq}..${record.lastSeq} · epoch ${record.epoch} · ${record.entryCount} entries · ${record.bytes.length} bytes (${codec})`,

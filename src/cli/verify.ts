@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { loadZstd } from '../compression/zstd.js';
 import type { Compression } from '../core/compression.js';
 import { InvalidClusterIdError, InvalidInputError, TruncatedError } from '../core/errors.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeVerifiedRecord } from '../core/record-codec.js';
 import { seq as toSeq } from '../core/types.js';
 import {
   describeError,
@@ -249,7 +249,7 @@ async function scan(store: LogStore, compression: Compression): Promise<StoreSca
             `epoch goes down at seq ${record.firstSeq}: ${record.epoch} after ${result.maxEpoch}`,
           );
         try {
-          result.entries += decodeRecord(record.bytes, compression).entries.length;
+          result.entries += decodeVerifiedRecord(record, compression).length;
         } catch (error) {
           result.problems.push(`record at seq ${record.firstSeq}: ${describeError(error)}`);
         }

@@ -191,14 +191,24 @@ export function parseHeaderPrefix(bytes: Uint8Array): RecordHeader {
   };
 }
 
+declare const verified: unique symbol;
+
+/**
+ * A record whose header and body checksums {@link verifyRecord} checked against these
+ * very bytes (a type-level mark, nothing at run time). Stores hand out only verified
+ * records, so {@link decodeVerifiedRecord} does not hash the body again. Treat `bytes`
+ * as immutable: a verified record whose bytes changed afterwards is no longer one.
+ */
+export type VerifiedRecord = BatchRecord & { readonly [verified]: true };
+
 /** Verifies header and body checksums without decompressing; returns the record view. */
-export function verifyRecord(bytes: Uint8Array): BatchRecord {
+export function verifyRecord(bytes: Uint8Array): VerifiedRecord {
   const header = parseRecordHeader(bytes);
   const body = bytes.subarray(HEADER_BYTES);
   const actual = xxh64(body);
   if (actual !== header.bodyChecksum)
     throw new ChecksumMismatchError('record-body', header.firstSeq, header.bodyChecksum, actual);
-  return { ...header, bytes };
+  return { ...header, bytes } as VerifiedRecord;
 }
 
 /**
@@ -208,9 +218,18 @@ export function verifyRecord(bytes: Uint8Array): BatchRecord {
 export function decodeRecord(
   bytes: Uint8Array,
   compression: Compression,
-): { record: BatchRecord; entries: Entry[] } {
+): { record: VerifiedRecord; entries: Entry[] } {
   const record = verifyRecord(bytes);
-  let raw = bytes.subarray(HEADER_BYTES);
+  return { record, entries: decodeVerifiedRecord(record, compression) };
+}
+
+/**
+ * Decodes a record that is already verified (from a store): (decompress) → entries and
+ * their checksums, with no second hash of the body. Entry checksums are still checked:
+ * they travel end to end from the writer.
+ */
+export function decodeVerifiedRecord(record: VerifiedRecord, compression: Compression): Entry[] {
+  let raw = record.bytes.subarray(HEADER_BYTES);
   if (record.codec === CODEC_ZSTD) {
     const declared = zstdFrameContentBytes(raw);
     if (declared !== record.rawBytes)
@@ -229,5 +248,5 @@ export function decodeRecord(
         HEADER_BYTES,
       );
   }
-  return { record, entries: decodeBody(raw, record) };
+  return decodeBody(raw, record);
 }

@@ -21,7 +21,7 @@ import {
   ReplayTruncatedError,
   TruncatedError,
 } from '../core/errors.js';
-import { decodeRecord } from '../core/record-codec.js';
+import { decodeVerifiedRecord } from '../core/record-codec.js';
 import { seq as toSeq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
 import {
@@ -75,7 +75,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let stoppedAt: ReplayResult['stoppedAt'] = seqBound === undefined ? 'head' : 'seq';
   try {
     outer: for await (const record of appliedSeq < limit ? store.read(toSeq(appliedSeq + 1n)) : []) {
-      for (const entry of decodeRecord(record.bytes, options.compression).entries) {
+      for (const entry of decodeVerifiedRecord(record, options.compression)) {
         if (entry.seq <= appliedSeq) continue;
         if (entry.seq > limit) break outer;
         if (entry.seq !== appliedSeq + 1n)

@@ -23,7 +23,7 @@
  * append, the append is refused with FencedError like any fenced writer's.
  */
 import { FencedError } from '../core/errors.js';
-import type { BatchRecord } from '../core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, type Epoch, type Head, type Seq } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 
@@ -103,7 +103,7 @@ class ClaimingStore implements LogStore {
     return this.inner.append(record, epoch);
   }
 
-  read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord> {
+  read(fromSeq: Seq, limitRecords?: number): AsyncIterable<VerifiedRecord> {
     return this.inner.read(fromSeq, limitRecords);
   }
 

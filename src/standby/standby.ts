@@ -41,7 +41,7 @@ import {
   StaleReadError,
   StoreUnavailableError,
 } from '../core/errors.js';
-import { decodeRecord, type BatchRecord } from '../core/record-codec.js';
+import { decodeVerifiedRecord, type VerifiedRecord } from '../core/record-codec.js';
 import {
   StandbyCore,
   type LifecycleChange,
@@ -558,9 +558,9 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   }
 
   /** A record that fails verification is dropped: its entries become a gap, fetched again. */
-  private decode(record: BatchRecord, store: LogStore): StandbyDelivery {
+  private decode(record: VerifiedRecord, store: LogStore): StandbyDelivery {
     try {
-      return { kind: 'record', entries: decodeRecord(record.bytes, this.options.compression).entries };
+      return { kind: 'record', entries: decodeVerifiedRecord(record, this.options.compression) };
     } catch (error) {
       this.corruptRecords++;
       this.hub.emit('record-corrupt', { store: store.kind, seq: record.firstSeq, error });

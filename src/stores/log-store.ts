@@ -3,7 +3,7 @@
  * memory, file, etcd, Kafka — implements this interface, and one contract suite
  * (test/contract/) runs against each. The doc comments are the contract.
  */
-import type { BatchRecord } from '../core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../core/record-codec.js';
 import type { Epoch, Head, Seq } from '../core/types.js';
 
 /** Whether a subscription currently sees its store. */
@@ -11,7 +11,7 @@ export type Visibility = 'visible' | 'blind';
 
 export type SubscriptionEvent =
   /** The next record, in seq order, never one already delivered by this subscription. */
-  | { readonly type: 'record'; readonly record: BatchRecord }
+  | { readonly type: 'record'; readonly record: VerifiedRecord }
   /**
    * The subscription's view changed: `visible` after the first successful read and
    * after every recovery; `blind` when the store cannot be reached (with the cause).
@@ -55,7 +55,7 @@ export interface LogStore {
    * {@link TruncatedError} when retention removed `fromSeq`. Records are verified
    * (checksums) before they are yielded; a bad one is {@link CorruptStoreError}.
    */
-  read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord>;
+  read(fromSeq: Seq, limitRecords?: number): AsyncIterable<VerifiedRecord>;
 
   /** The last committed record's `{lastSeq, epoch}`; `{0, 0}` when empty. */
   head(): Promise<Head>;
@@ -88,4 +88,4 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-export type { BatchRecord };
+export type { BatchRecord, VerifiedRecord };

@@ -3,7 +3,7 @@
  * of the roles. Not durable; everything else about it follows the contract exactly.
  */
 import { ClosedError, TruncatedError } from '../core/errors.js';
-import type { BatchRecord } from '../core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../core/types.js';
 import type { LogStore, Subscription } from './log-store.js';
 import { checkFence, decideAppend, verifyForAppend } from './contract-rules.js';
@@ -13,7 +13,7 @@ import { Doorbell, tailSubscription } from './tail-subscription.js';
 export class MemoryLogStore implements LogStore {
   readonly kind = 'memory';
   /** Contiguous records in seq order: records[i + 1].firstSeq = records[i].lastSeq + 1. */
-  private readonly records: BatchRecord[] = [];
+  private readonly records: VerifiedRecord[] = [];
   private epochValue = toEpoch(0n);
   /** Seqs below this were removed by truncateBefore. */
   private firstAvailableSeq = 1n;
@@ -43,11 +43,12 @@ export class MemoryLogStore implements LogStore {
       },
     });
     if (decision === 'duplicate') return;
-    this.records.push({ ...verified, bytes: verified.bytes.slice() });
+    // A copy of verified bytes is verified: the same bytes.
+    this.records.push({ ...verified, bytes: verified.bytes.slice() } as VerifiedRecord);
     this.doorbell.ring();
   }
 
-  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
     this.checkOpen();
     if (fromSeq < this.firstAvailableSeq) throw new TruncatedError(fromSeq, this.firstAvailableSeq);
     let index = recordIndexCovering(this.records, fromSeq) ?? this.records.length;

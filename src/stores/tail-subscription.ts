@@ -5,12 +5,12 @@
  * exponential backoff, resuming at the last delivered seq + 1.
  */
 import { OplogError } from '../core/errors.js';
-import type { BatchRecord } from '../core/record-codec.js';
+import type { VerifiedRecord } from '../core/record-codec.js';
 import type { Seq } from '../core/types.js';
 import type { Subscription, SubscriptionEvent, Visibility } from './log-store.js';
 
 export interface TailSource {
-  read(fromSeq: Seq): AsyncIterable<BatchRecord>;
+  read(fromSeq: Seq): AsyncIterable<VerifiedRecord>;
   /** A counter that moves whenever records may have been added. */
   changeCount(): number;
   /**

@@ -16,7 +16,7 @@ import {
   TooLargeError,
   TruncatedError,
 } from '../../src/core/errors.js';
-import { encodeRecord, type BatchRecord } from '../../src/core/record-codec.js';
+import { encodeRecord, type BatchRecord, type VerifiedRecord } from '../../src/core/record-codec.js';
 import { epoch, seq } from '../../src/core/types.js';
 import type { LogStore, Subscription, SubscriptionEvent } from '../../src/stores/log-store.js';
 import { fields, makeRecord, oversizedRecord, randomBytes, testCompression } from '../helpers/entries.js';
@@ -28,7 +28,7 @@ export interface StoreHarness {
   reopen?(store: LogStore): Promise<LogStore>;
 }
 
-export async function collect(iterable: AsyncIterable<BatchRecord>): Promise<BatchRecord[]> {
+export async function collect(iterable: AsyncIterable<VerifiedRecord>): Promise<BatchRecord[]> {
   const out: BatchRecord[] = [];
   for await (const record of iterable) out.push(record);
   return out;

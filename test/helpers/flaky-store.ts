@@ -5,7 +5,7 @@
  * deleted from the store). Everything else goes to the real adapter.
  */
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import type { BatchRecord } from '../../src/core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../../src/core/record-codec.js';
 import type { Epoch, Head, Seq } from '../../src/core/types.js';
 import type { LogStore, Subscription } from '../../src/stores/log-store.js';
 import { Doorbell, tailSubscription } from '../../src/stores/tail-subscription.js';
@@ -40,7 +40,7 @@ export class FlakyStore implements LogStore {
     this.doorbell.ring();
   }
 
-  async *read(fromSeq: Seq, limitRecords?: number): AsyncIterable<BatchRecord> {
+  async *read(fromSeq: Seq, limitRecords?: number): AsyncIterable<VerifiedRecord> {
     this.check('read');
     for await (const record of this.inner.read(fromSeq, limitRecords)) {
       this.check('read');

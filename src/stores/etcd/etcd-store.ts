@@ -27,7 +27,7 @@ import {
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
+import { verifyRecord, type BatchRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
@@ -237,7 +237,7 @@ export class EtcdLogStore implements LogStore {
       });
   }
 
-  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  async *read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
     this.checkOpen();
     // The head before the range reads: every seq up to it must come out of them
     // (appends only add above it; retention never removes the head record). The
@@ -391,7 +391,7 @@ export class EtcdLogStore implements LogStore {
    * A subscription's read: the records the watch brought, as long as they continue
    * exactly from `from`; a range read when it brought nothing usable.
    */
-  private async *readArrivedFirst(cache: ArrivedRecords, from: Seq): AsyncGenerator<BatchRecord> {
+  private async *readArrivedFirst(cache: ArrivedRecords, from: Seq): AsyncGenerator<VerifiedRecord> {
     let next: bigint = from;
     for (let record = cache.take(next); record !== undefined; record = cache.take(next)) {
       yield record;
@@ -437,7 +437,7 @@ export class EtcdLogStore implements LogStore {
   }
 
   /** Verifies a stored record and that its key names its firstSeq. */
-  private verifyStored(kv: IKeyValue, expectedFirstSeq: bigint | undefined): BatchRecord {
+  private verifyStored(kv: IKeyValue, expectedFirstSeq: bigint | undefined): VerifiedRecord {
     const key = kv.key.toString();
     try {
       const record = verifyRecord(new Uint8Array(kv.value.buffer, kv.value.byteOffset, kv.value.length));
@@ -510,16 +510,16 @@ function decimal(kv: IKeyValue | undefined): bigint {
  * the record starting at `seq` and forgets everything below it.
  */
 class ArrivedRecords {
-  private readonly records = new Map<bigint, BatchRecord>();
+  private readonly records = new Map<bigint, VerifiedRecord>();
   private bytes = 0;
 
-  add(record: BatchRecord): void {
+  add(record: VerifiedRecord): void {
     if (this.bytes + record.bytes.length > ARRIVED_BYTES_MAX || this.records.has(record.firstSeq)) return;
     this.records.set(record.firstSeq, record);
     this.bytes += record.bytes.length;
   }
 
-  take(seq: bigint): BatchRecord | undefined {
+  take(seq: bigint): VerifiedRecord | undefined {
     // Arrivals are in commit order, so what lies below `seq` is at the front.
     for (const [firstSeq, record] of this.records) {
       if (firstSeq >= seq) break;

@@ -37,7 +37,7 @@ import {
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import type { BatchRecord } from '../../core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
@@ -204,7 +204,7 @@ export class FileLogStore implements LogStore {
     return this.enqueue((done) => ({ kind: 'truncate', seq, done }));
   }
 
-  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
     return this.readTo(fromSeq, limitRecords, 'committed');
   }
 
@@ -217,7 +217,7 @@ export class FileLogStore implements LogStore {
     fromSeq: Seq,
     limitRecords: number,
     upTo: 'committed' | 'written',
-  ): AsyncGenerator<BatchRecord> {
+  ): AsyncGenerator<VerifiedRecord> {
     this.checkUsable();
     if (this.mode === 'reader') await this.refresh();
     const bound = upTo === 'committed' ? this.committed.lastSeq : this.lastWrittenSeq();

@@ -10,13 +10,13 @@ import {
   RECORD_MAGIC,
   parseHeaderPrefix,
   verifyRecord,
-  type BatchRecord,
+  type VerifiedRecord,
 } from '../../core/record-codec.js';
 import { ChecksumMismatchError, TooLargeError, UnsupportedVersionError } from '../../core/errors.js';
 import { RECORD_BYTES_MAX } from '../../core/limits.js';
 
 export type ScanItem =
-  | { readonly kind: 'record'; readonly offset: number; readonly record: BatchRecord }
+  | { readonly kind: 'record'; readonly offset: number; readonly record: VerifiedRecord }
   /** Nothing (or not all of a record) is stored past `offset` yet. */
   | { readonly kind: 'incomplete'; readonly offset: number }
   /** Bytes at `offset` are not a valid record. */

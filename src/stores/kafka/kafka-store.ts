@@ -25,7 +25,7 @@ import {
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import type { BatchRecord } from '../../core/record-codec.js';
+import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
@@ -183,7 +183,7 @@ export class KafkaLogStore implements LogStore {
     return { lastSeq: toSeq(head.lastSeq), epoch: toEpoch(head.epoch) };
   }
 
-  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<BatchRecord> {
+  read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
     return this.readUpTo(fromSeq, limitRecords, {});
   }
 
@@ -192,7 +192,7 @@ export class KafkaLogStore implements LogStore {
     fromSeq: Seq,
     limitRecords: number,
     end: { offset?: bigint },
-  ): AsyncGenerator<BatchRecord> {
+  ): AsyncGenerator<VerifiedRecord> {
     this.checkOpen();
     await this.topics.ensure();
     const { low, high } = await this.committedEnd();

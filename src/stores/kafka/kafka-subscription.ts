@@ -10,7 +10,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { OplogError } from '../../core/errors.js';
-import type { BatchRecord } from '../../core/record-codec.js';
+import type { VerifiedRecord } from '../../core/record-codec.js';
 import { seq as toSeq, type Seq } from '../../core/types.js';
 import { EventQueue } from '../event-queue.js';
 import type { Subscription, SubscriptionEvent } from '../log-store.js';
@@ -23,7 +23,7 @@ export interface FollowSource {
   readonly kafka: Kafka;
   readonly topics: KafkaTopics;
   /** Records from `fromSeq` to the committed end; sets `end.offset` to that end. */
-  readUpTo(fromSeq: Seq, limitRecords: number, end: { offset?: bigint }): AsyncIterable<BatchRecord>;
+  readUpTo(fromSeq: Seq, limitRecords: number, end: { offset?: bigint }): AsyncIterable<VerifiedRecord>;
   isClosed(): boolean;
 }
 
@@ -55,7 +55,7 @@ export function followTopic(
     let visibility: 'visible' | 'blind' | undefined;
     /** Last time the subscriber took a record: a full queue waits on it, not on Kafka. */
     let deliveredAtMs = performance.now();
-    const deliver = async (record: BatchRecord) => {
+    const deliver = async (record: VerifiedRecord) => {
       await events.put({ type: 'record', record });
       deliveredAtMs = performance.now();
     };

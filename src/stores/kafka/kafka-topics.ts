@@ -14,7 +14,7 @@ import {
   OplogError,
   StoreUnavailableError,
 } from '../../core/errors.js';
-import { verifyRecord, type BatchRecord } from '../../core/record-codec.js';
+import { verifyRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { readTopic } from './kafka-reader.js';
 
 export interface KafkaTopicsOptions {
@@ -143,7 +143,7 @@ export class KafkaTopics {
   }
 
   /** The record a log message holds; a CorruptStoreError naming topic@offset if none. */
-  verifyMessage(value: Buffer | null, offset: string): BatchRecord {
+  verifyMessage(value: Buffer | null, offset: string): VerifiedRecord {
     try {
       if (value === null) throw new Error('empty message');
       return verifyRecord(new Uint8Array(value.buffer, value.byteOffset, value.length));
