@@ -13,6 +13,9 @@
  * - a log with no recovery point (written before marks existed, or whose mark file was
  *   removed) gets the old rule: a bad record with a valid one after it, or in a segment
  *   that is not the last, is corruption; a bad last record is a torn tail.
+ *
+ * Over 350 lines because the recovery scan's rules (what is refused, what is cut, what a
+ * reader leaves) and the segment list they act on are one decision, kept in one place.
  */
 import { open, readdir, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
