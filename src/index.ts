@@ -61,6 +61,7 @@ export { AutoFailover, type AutoFailoverOptions, type AutoFailoverStatus } from 
 export { OplogNode, type NodeOptions } from './node/node.js';
 export type { NodeRole, NodeState, NodeStatus } from './node/node-status.js';
 export type { NodeEventMap, NodeEventName, NodeEvents, NodeListener } from './node/node-events.js';
+export type { TypedEvents } from './core/event-hub.js';
 export {
   primaryWriterFactory,
   startPrimaryWriter,

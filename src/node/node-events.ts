@@ -3,6 +3,7 @@
  * republishes its standby's events and adds the writer's; a listener that throws is
  * reported through `onListenerError` and never breaks the loop that emitted the event.
  */
+import { EventHub, type TypedEvents } from '../core/event-hub.js';
 import type { FencedError, OplogError } from '../core/errors.js';
 import type { Epoch, Seq } from '../core/types.js';
 import type { StandbyEventMap } from '../standby/standby-events.js';
@@ -31,30 +32,6 @@ export type NodeEventName = keyof NodeEventMap;
 export type NodeListener<K extends NodeEventName> = (payload: NodeEventMap[K]) => void;
 
 /** What a listener needs: subscribe, and get back how to unsubscribe. */
-export interface NodeEvents {
-  on<K extends NodeEventName>(name: K, listener: NodeListener<K>): () => void;
-}
+export type NodeEvents = TypedEvents<NodeEventMap>;
 
-export class NodeEventHub implements NodeEvents {
-  private readonly listeners = new Map<NodeEventName, Set<(payload: never) => void>>();
-
-  constructor(private readonly onListenerError: (name: NodeEventName, error: unknown) => void) {}
-
-  on<K extends NodeEventName>(name: K, listener: NodeListener<K>): () => void {
-    const set = this.listeners.get(name) ?? new Set();
-    this.listeners.set(name, set);
-    const entry = listener as (payload: never) => void;
-    set.add(entry);
-    return () => set.delete(entry);
-  }
-
-  emit<K extends NodeEventName>(name: K, payload: NodeEventMap[K]): void {
-    for (const listener of [...(this.listeners.get(name) ?? [])]) {
-      try {
-        (listener as NodeListener<K>)(payload);
-      } catch (error) {
-        this.onListenerError(name, error);
-      }
-    }
-  }
-}
+export class NodeEventHub extends EventHub<NodeEventMap> {}

@@ -6,6 +6,7 @@
  * that throws is reported through `onListenerError` and never breaks the loop that
  * emitted the event.
  */
+import { EventHub, type TypedEvents } from '../core/event-hub.js';
 import type { StandbyEvent, StandbyState } from '../core/standby-state.js';
 import type { FencedError } from '../core/errors.js';
 import type { Seq } from '../core/types.js';
@@ -57,30 +58,6 @@ export type StandbyEventName = keyof StandbyEventMap;
 export type StandbyListener<K extends StandbyEventName> = (payload: StandbyEventMap[K]) => void;
 
 /** What a listener needs: subscribe, and get back how to unsubscribe. */
-export interface StandbyEvents {
-  on<K extends StandbyEventName>(name: K, listener: StandbyListener<K>): () => void;
-}
+export type StandbyEvents = TypedEvents<StandbyEventMap>;
 
-export class StandbyEventHub implements StandbyEvents {
-  private readonly listeners = new Map<StandbyEventName, Set<(payload: never) => void>>();
-
-  constructor(private readonly onListenerError: (name: StandbyEventName, error: unknown) => void) {}
-
-  on<K extends StandbyEventName>(name: K, listener: StandbyListener<K>): () => void {
-    const set = this.listeners.get(name) ?? new Set();
-    this.listeners.set(name, set);
-    const entry = listener as (payload: never) => void;
-    set.add(entry);
-    return () => set.delete(entry);
-  }
-
-  emit<K extends StandbyEventName>(name: K, payload: StandbyEventMap[K]): void {
-    for (const listener of [...(this.listeners.get(name) ?? [])]) {
-      try {
-        (listener as StandbyListener<K>)(payload);
-      } catch (error) {
-        this.onListenerError(name, error);
-      }
-    }
-  }
-}
+export class StandbyEventHub extends EventHub<StandbyEventMap> {}
