@@ -1,8 +1,8 @@
 /**
  * What the test servers (etcd, Kafka) share: a free loopback port, a temp dir of their
  * own that is removed when they stop, and a child process that is killed when this
- * process exits however it exits, can be kill -9'd or stopped, and is waited for until
- * it is gone.
+ * process exits however it exits (a watchdog covers signals and kill -9 of this
+ * process), can be kill -9'd or stopped, and is waited for until it is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,23 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
+}
+
+/**
+ * A detached shell that outlives us only by a second: once this process is gone (a
+ * Ctrl-C or SIGTERM of the test run skips 'exit' handlers, and nothing runs after a
+ * kill -9), it kills the server and removes its dir. It ends on its own, leaving the
+ * dir, once the server is gone first (stop() removes the dir; kill9() keeps it).
+ */
+function watchdog(serverPid: number, dir: string): void {
+  const script =
+    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+    'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; sleep 0.2; rm -rf "$3"; fi';
+  const reaper = spawn('bash', ['-c', script, 'watchdog', String(process.pid), String(serverPid), dir], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  reaper.unref();
 }
 
 /** How much of a server's log an error about it quotes. */
@@ -64,6 +81,7 @@ export abstract class ServerProcess {
     const child = spawn(command, [...args], { stdio: ['ignore', log, log] });
     closeSync(log); // the child has its own copy
     this.child = child;
+    if (child.pid !== undefined) watchdog(child.pid, this.dir);
     this.logPath = logPath;
     return child;
   }
