@@ -2,6 +2,16 @@
 export * from './core/errors.js';
 export * from './core/types.js';
 export * from './core/limits.js';
+export {
+  NO_LOGGER,
+  NO_METRICS,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  type Logger,
+  type Metrics,
+} from './core/telemetry.js';
 export { validateClusterId } from './core/cluster-id.js';
 export type { Compression, CodecId } from './core/compression.js';
 export { CODEC_NONE, CODEC_ZSTD } from './core/compression.js';

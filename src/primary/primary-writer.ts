@@ -39,7 +39,9 @@ import { BATCH_BYTES_MAX, RECORD_BYTES_MAX, RECORD_ENTRIES_MAX } from '../core/l
 import { encodeRecord, type BatchRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Op, type Seq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
+import { NO_METRICS, type Logger, type Metrics } from '../core/telemetry.js';
 import { reconcileStores } from './reconcile.js';
+import { WriterMetrics } from './writer-metrics.js';
 import { StoreLane } from './store-lane.js';
 
 export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
@@ -74,6 +76,10 @@ export interface PrimaryWriterOptions {
    * writer fenced it, a ClosedError after close(), or the refusal that stopped it).
    */
   readonly onStopped?: (error: OplogError) => void;
+  /** Where appends, records and store attempts are counted and timed. Default: nowhere. */
+  readonly metrics?: Metrics;
+  /** Where the writer's stop is logged. Default: nowhere. */
+  readonly logger?: Logger;
 }
 
 export type WriterState = 'running' | 'stopped';
@@ -98,6 +104,7 @@ export class PrimaryWriter {
   private readonly retryDelayMs: number;
   private readonly retryDelayMaxMs: number;
   private readonly nowMs: () => number;
+  private readonly metrics: WriterMetrics;
 
   private constructor(
     private readonly options: PrimaryWriterOptions,
@@ -105,8 +112,14 @@ export class PrimaryWriter {
     firstSeq: Seq,
   ) {
     this.planner = new GroupCommitPlanner({ ...DEFAULT_PLANNER_LIMITS, ...options.limits }, epoch, firstSeq);
+    this.metrics = new WriterMetrics(options.metrics ?? NO_METRICS);
     this.lanes = options.stores.map(
-      (store) => new StoreLane(store, (_store, append) => this.appendWithRetry(append)),
+      (store) =>
+        new StoreLane(
+          store,
+          (_store, append) => this.appendWithRetry(append),
+          (seconds, error) => this.metrics.storeAppend(store.kind, seconds, error),
+        ),
     );
     this.retryDelayMs = options.retryDelayMs ?? 20;
     this.retryDelayMaxMs = options.retryDelayMaxMs ?? 1_000;
@@ -192,18 +205,33 @@ export class PrimaryWriter {
     try {
       validateOp(op);
     } catch (error) {
+      this.metrics.appended('refused');
       return Promise.reject(error);
     }
     const nowMs = this.nowMs();
     const offered = this.planner.offer(op, entryBytesEstimate(op), nowMs);
     if (!offered.accepted) {
+      this.metrics.appended('refused');
       return Promise.reject(
         offered.reason === 'fenced'
           ? (this.stopError ?? new FencedError(this.epoch, undefined))
           : new OverloadedError(this.planner.queuedEntries, this.planner.queuedBytes),
       );
     }
-    const promise = new Promise<Seq>((resolve, reject) => this.waiters.set(offered.seq, { resolve, reject }));
+    const startedAt = performance.now();
+    const seconds = () => (performance.now() - startedAt) / 1000;
+    const promise = new Promise<Seq>((resolve, reject) =>
+      this.waiters.set(offered.seq, {
+        resolve: (s) => {
+          this.metrics.appended('ok', seconds());
+          resolve(s);
+        },
+        reject: (error) => {
+          this.metrics.rejected(error, seconds());
+          reject(error);
+        },
+      }),
+    );
     this.carry(this.planner.tick(nowMs));
     return promise;
   }
@@ -246,6 +274,7 @@ export class PrimaryWriter {
       return;
     }
     this.unacked.set(record.firstSeq, record);
+    this.metrics.record(record.entryCount, record.bytes.length);
     Promise.all(this.lanes.map((lane) => lane.submit(record, this.epoch))).then(
       () => {
         if (this.stateValue === 'running') this.carry(this.planner.onWritten(batch.batchId, this.nowMs()));
@@ -290,6 +319,10 @@ export class PrimaryWriter {
       waiter.reject(error);
     }
     this.stopped = this.lanesSettled().then(() => this.judge(records, error));
+    this.options.logger?.warn(
+      { epoch: String(this.epoch), nextSeq: String(this.planner.nextSeq), code: error.code },
+      `primary writer stopped: ${error.message}`,
+    );
     this.options.onStopped?.(error);
   }
 

@@ -53,6 +53,8 @@ export class StoreLane {
     readonly store: LogStore,
     /** Calls `append` until it succeeds or the writer gives up; owns the backoff. */
     private readonly retry: (store: LogStore, append: () => Promise<void>) => Promise<void>,
+    /** Told of every attempt: how long it took, and its error if it failed. */
+    private readonly observe: (seconds: number, error?: unknown) => void = () => {},
   ) {}
 
   submit(record: BatchRecord, epoch: Epoch): Promise<void> {
@@ -96,12 +98,15 @@ export class StoreLane {
 
   /** One append of `record`, noting what its result proves about the store. */
   private async attempt(record: BatchRecord, epoch: Epoch): Promise<void> {
+    const startedAt = performance.now();
     try {
       await this.store.append(record, epoch);
     } catch (error) {
+      this.observe((performance.now() - startedAt) / 1000, error);
       if (!provesNotWritten(error)) this.maybeWritten.add(record.firstSeq);
       throw error;
     }
+    this.observe((performance.now() - startedAt) / 1000);
     if (record.lastSeq > this.heldThroughSeq) this.heldThroughSeq = record.lastSeq;
     this.maybeWritten.delete(record.firstSeq);
   }

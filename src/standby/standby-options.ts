@@ -9,6 +9,7 @@ import type { Seq, SeqRange } from '../core/types.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
 import type { LogStore } from '../stores/log-store.js';
 import type { SnapshotPolicy } from './snapshot-policy.js';
+import type { Logger } from '../core/telemetry.js';
 import type { WarnFn } from './warnings.js';
 import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
@@ -39,6 +40,8 @@ export interface StandbyOptions<W extends PromotedWriter = PromotedWriter> {
    * Default: none; the typed events (`events`) carry the same facts unthrottled.
    */
   readonly warn?: WarnFn;
+  /** Where warnings go when no `warn` is given: `logger.warn({ kind, cause }, message)`. */
+  readonly logger?: Logger;
   /** Default 10,000 ms. */
   readonly warningIntervalMs?: number;
   /**

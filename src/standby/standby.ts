@@ -113,7 +113,17 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
     this.nowMs = options.nowMs ?? Date.now;
-    this.warnings = new RateLimitedWarnings(options.warn, options.warningIntervalMs ?? 10_000, this.nowMs);
+    const logger = options.logger;
+    const warn =
+      options.warn ??
+      (logger === undefined
+        ? undefined
+        : (message: string, cause?: unknown) =>
+            logger.warn(
+              { role: 'standby', cause: cause === undefined ? undefined : String(cause) },
+              message,
+            ));
+    this.warnings = new RateLimitedWarnings(warn, options.warningIntervalMs ?? 10_000, this.nowMs);
     this.hub = new StandbyEventHub((name, error) =>
       this.warnings.maybeWarn('listener', `a ${name} listener threw`, error),
     );
