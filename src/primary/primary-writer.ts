@@ -16,6 +16,10 @@
  * each pending op's record is judged by what every store may hold of it: held by all →
  * acknowledged after all; provably in none → failed with the stop error; anything else
  * → {@link UnknownOutcomeError} with its seq. Ops never cut into a record fail at once.
+ *
+ * Just over 350 lines: start (fence, reconcile), the planner's shell, the retry loop and
+ * the stop's judgement share the waiters and the unacknowledged records; the lanes
+ * (./store-lane.ts), reconcile (./reconcile.ts) and metrics (./writer-metrics.ts) are apart.
  */
 import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
 import type { Compression } from '../core/compression.js';
