@@ -4,31 +4,16 @@
  * behaviour, not code. Rewrite traces on purpose with OPLOG_UPDATE_GOLDEN=1 and review
  * the diff.
  */
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { goldenText } from '../helpers/golden.js';
+import { entry, ranges } from '../helpers/scenario-tokens.js';
 import { Applier, type ApplierConfig, type ApplierOutput } from '../../src/core/applier.js';
-import type { Entry, SeqRange } from '../../src/core/types.js';
 import { epoch, seq } from '../../src/core/types.js';
 
 const dir = join(import.meta.dirname, 'scenarios/applier');
 const update = process.env['OPLOG_UPDATE_GOLDEN'] === '1';
-
-function entry(token: string): Entry {
-  const [s, e] = token.split('@');
-  return {
-    seq: seq(BigInt(s!)),
-    epoch: epoch(BigInt(e ?? '1')),
-    ts: 0,
-    type: 'put',
-    key: `k${s}`,
-    value: new Uint8Array([1]),
-    checksum: 0n,
-  };
-}
-
-const ranges = (rs: readonly SeqRange[]) =>
-  rs.map((r) => (r.fromSeq === r.toSeq ? `${r.fromSeq}` : `${r.fromSeq}..${r.toSeq}`)).join(',');
 
 function describeOutput(applier: Applier, out: ApplierOutput): string {
   const parts = [];
@@ -95,11 +80,7 @@ describe('applier golden scenarios', () => {
     it(file, () => {
       const trace = runScenario(readFileSync(join(dir, file), 'utf8'));
       const tracePath = join(dir, file.replace(/\.scenario$/, '.trace'));
-      if (update || !existsSync(tracePath)) {
-        if (!update) throw new Error(`${tracePath} missing: run with OPLOG_UPDATE_GOLDEN=1 and review it`);
-        writeFileSync(tracePath, trace);
-      }
-      expect(trace).toBe(readFileSync(tracePath, 'utf8'));
+      expect(trace).toBe(goldenText(tracePath, trace, update));
     });
   }
 });

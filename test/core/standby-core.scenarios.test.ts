@@ -11,31 +11,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { entry, ranges } from '../helpers/scenario-tokens.js';
 import type { ApplierConfig } from '../../src/core/applier.js';
 import { StandbyCore, type LifecycleChange, type StandbyOutput } from '../../src/core/standby-core.js';
 import { STANDBY_EVENTS, type StandbyEvent } from '../../src/core/standby-state.js';
-import type { Entry, SeqRange } from '../../src/core/types.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { goldenText } from '../helpers/golden.js';
 
 const dir = join(import.meta.dirname, 'scenarios/standby-core');
 const update = process.env['OPLOG_UPDATE_GOLDEN'] === '1';
-
-function entry(token: string): Entry {
-  const [s, e] = token.split('@');
-  return {
-    seq: seq(BigInt(s!)),
-    epoch: epoch(BigInt(e ?? '1')),
-    ts: 0,
-    type: 'put',
-    key: `k${s}`,
-    value: new Uint8Array([1]),
-    checksum: 0n,
-  };
-}
-
-const ranges = (rs: readonly SeqRange[]) =>
-  rs.map((r) => (r.fromSeq === r.toSeq ? `${r.fromSeq}` : `${r.fromSeq}..${r.toSeq}`)).join(',');
 
 function change(c: LifecycleChange): string {
   return c.ok ? `${c.event}: ${c.from}→${c.to}` : `${c.event} REJECTED in ${c.state}`;
