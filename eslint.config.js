@@ -22,27 +22,58 @@ const impureModules = [
 const outward = (layer, dirs) =>
   dirs.map((dir) => ({
     group: [`**/${dir}/*`, `**/${dir}/**`],
-    message: `${layer} may not import src/${dir}: dependencies point inward (core ← stores ← primary/standby/snapshot ← node ← server ← cli).`,
+    message: `${layer} may not import src/${dir}: dependencies point inward (core ← stores ← primary/standby/snapshot ← node ← server ← cli; config and client beside node, on core only).`,
   }));
 
 const layers = [
   {
     files: ['src/stores/**/*.ts', 'src/compression/**/*.ts'],
     layer: 'a store or codec adapter',
-    dirs: ['primary', 'standby', 'snapshot', 'node', 'server', 'cli'],
+    dirs: ['primary', 'standby', 'snapshot', 'node', 'config', 'client', 'server', 'cli'],
   },
-  { files: ['src/primary/**/*.ts'], layer: 'src/primary', dirs: ['standby', 'node', 'server', 'cli'] },
+  {
+    files: ['src/primary/**/*.ts'],
+    layer: 'src/primary',
+    dirs: ['standby', 'node', 'config', 'client', 'server', 'cli'],
+  },
   {
     files: ['src/standby/**/*.ts'],
     layer: 'src/standby',
-    dirs: ['primary', 'stores/file', 'stores/etcd', 'stores/kafka', 'node', 'server', 'cli'],
+    dirs: [
+      'primary',
+      'stores/file',
+      'stores/etcd',
+      'stores/kafka',
+      'node',
+      'config',
+      'client',
+      'server',
+      'cli',
+    ],
   },
   {
     files: ['src/snapshot/**/*.ts'],
     layer: 'src/snapshot',
-    dirs: ['primary', 'standby', 'stores/file', 'stores/etcd', 'stores/kafka', 'node', 'server', 'cli'],
+    dirs: [
+      'primary',
+      'standby',
+      'stores/file',
+      'stores/etcd',
+      'stores/kafka',
+      'node',
+      'config',
+      'client',
+      'server',
+      'cli',
+    ],
   },
-  { files: ['src/node/**/*.ts'], layer: 'src/node', dirs: ['server', 'cli'] },
+  { files: ['src/node/**/*.ts'], layer: 'src/node', dirs: ['config', 'client', 'server', 'cli'] },
+  // Config is data and rules about it (core types only); the client speaks HTTP only.
+  {
+    files: ['src/config/**/*.ts', 'src/client/**/*.ts'],
+    layer: 'src/config and src/client',
+    dirs: ['stores', 'compression', 'primary', 'standby', 'snapshot', 'node', 'server', 'cli'],
+  },
   { files: ['src/server/**/*.ts'], layer: 'src/server', dirs: ['cli'] },
 ];
 
@@ -75,6 +106,8 @@ export default tseslint.config(
               'standby',
               'snapshot',
               'node',
+              'config',
+              'client',
               'server',
               'cli',
             ]),
