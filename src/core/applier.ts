@@ -132,6 +132,10 @@ export class Applier {
   get divergent(): boolean {
     return this.divergentValue;
   }
+  /** The state is known wrong by a check outside the applier (a checkpoint): divergent until replaced. */
+  markDivergent(): void {
+    this.divergentValue = true;
+  }
   get pendingEntries(): number {
     return this.pending.size;
   }

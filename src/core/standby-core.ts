@@ -90,6 +90,10 @@ export class StandbyCore {
   get divergent(): boolean {
     return this.applier.divergent;
   }
+  /** A check outside the applier (a checkpoint) found the state wrong: not promotable until a snapshot replaces it. */
+  markDivergent(): void {
+    this.applier.markDivergent();
+  }
   get gaps(): readonly SeqRange[] {
     return this.applier.gaps;
   }
@@ -126,6 +130,19 @@ export class StandbyCore {
   observeHead(headSeq: Seq, nowMs: number): StandbyOutput {
     if (this.closed) return NOTHING;
     return this.derive(this.applier.observeHead(headSeq, nowMs));
+  }
+
+  /**
+   * The source's committed head, read just after (re)connecting: as observeHead, and a
+   * syncing node already at or past it has caught up — the case no delivery would show
+   * (an empty log, or nothing new since the node last applied).
+   */
+  headRead(headSeq: Seq, nowMs: number): StandbyOutput {
+    if (this.closed) return NOTHING;
+    const out = this.derive(this.applier.observeHead(headSeq, nowMs));
+    const caughtUp = !this.applier.halted && this.applier.appliedSeq >= this.applier.knownHeadSeq;
+    if (!caughtUp || this.stateValue !== 'syncing') return out;
+    return { ...out, events: [...out.events, this.fire('caught_up')] };
   }
 
   /** Time passed: fetches for old gaps, skips (or a halt) on expired ones. */

@@ -138,6 +138,24 @@ export class FileSnapshotStore implements SnapshotStore {
     return manifest;
   }
 
+  /**
+   * Stores a snapshot taken elsewhere (a peer's `GET /v1/snapshot`): its manifest and
+   * its stored (compressed) body, checked before anything is written — the cluster, the
+   * body's size and xxh64 — and then written as save() writes. load() checks the rest.
+   */
+  async importStored(manifest: SnapshotManifest, body: Uint8Array): Promise<SnapshotManifest> {
+    const checked = this.checkManifest(manifest, 'from a peer');
+    if (body.length !== checked.bodyBytes)
+      throw new MalformedError(`snapshot body from a peer (${body.length} bytes, manifest says ${checked.bodyBytes})`);
+    const found = xxh64(body);
+    if (hex(found) !== checked.bodyChecksum)
+      throw new ChecksumMismatchError('snapshot-body', checked.lastSeq, BigInt(`0x${checked.bodyChecksum}`), found);
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.bodyPath(checked.lastSeq), body);
+    await writeFileAtomic(this.manifestPath(checked.lastSeq), manifestJson(checked));
+    return checked;
+  }
+
   /** Every complete snapshot, oldest first. A damaged manifest is an error, not skipped. */
   async list(): Promise<SnapshotManifest[]> {
     const manifests: SnapshotManifest[] = [];

@@ -49,6 +49,11 @@ export class KvStateMachine implements StateMachine {
     return this.data.size;
   }
 
+  /** Every (key, value), in no particular order. */
+  entries(): IterableIterator<[string, Uint8Array]> {
+    return this.data.entries();
+  }
+
   /** xxh64 over every (key, value) in key order, each length-prefixed. */
   hash(): bigint {
     const parts: Buffer[] = [];

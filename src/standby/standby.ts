@@ -259,6 +259,17 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     return { value: query(this.options.stateMachine), stale };
   }
 
+  /**
+   * The state is known wrong (a checkpoint's digest differs): the node is divergent —
+   * refused promotion unless forced, and reported — until a snapshot install replaces
+   * the state. Following goes on, so the node still shows how far the log went.
+   */
+  markDivergent(reason: string): void {
+    this.core.markDivergent();
+    this.lastError = reason;
+    this.warnings.maybeWarn('divergent', `divergent: ${reason}`);
+  }
+
   /** The writer, once this node has been promoted. */
   get primary(): W | undefined {
     return this.writer;
@@ -523,6 +534,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       if (event.type === 'visibility') {
         if (event.visibility === 'visible') {
           this.fire('connected');
+          void this.readHead();
           continue;
         }
         this.fire('source_lost');
@@ -536,6 +548,12 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       const delivery = this.decode(event.record, this.options.source);
       this.carry(this.core.receive({ ...delivery, headSeq: event.record.lastSeq }, this.nowMs()));
     }
+  }
+
+  /** After connecting: the committed head, so a node with nothing to apply is seen caught up. */
+  private async readHead(): Promise<void> {
+    const head = await this.options.source.head().catch(() => undefined);
+    if (head !== undefined && !this.suspended) this.carry(this.core.headRead(head.lastSeq, this.nowMs()));
   }
 
   /** A failure the source may recover from: degraded (fail closed), retried by the caller. */

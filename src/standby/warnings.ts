@@ -13,7 +13,8 @@ export type WarningKind =
   | 'range-skipped'
   | 'snapshot'
   | 'fenced'
-  | 'listener';
+  | 'listener'
+  | 'divergent';
 
 export class RateLimitedWarnings {
   private readonly lastAtMs = new Map<WarningKind, number>();

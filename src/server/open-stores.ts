@@ -1,0 +1,154 @@
+/**
+ * The stores of one served node, opened from its config: the one it follows (the
+ * source), the one it fetches gaps and corrupt records from, and the handles a
+ * promotion writes through. The file store is opened as a reader for following (a
+ * writer elsewhere is not disturbed) and as a writer only when this node promotes, at
+ * which point it takes the directory's lock. etcd and Kafka handles serve both.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  EtcdStoreConfig,
+  KafkaStoreConfig,
+  OplogConfig,
+  StoreConfig,
+  StoreKind,
+} from '../config/types.js';
+import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
+import { FileLogStore } from '../stores/file/file-store.js';
+import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
+import type { LogStore } from '../stores/log-store.js';
+
+export interface NodeStores {
+  readonly source: LogStore;
+  readonly fetch: LogStore;
+  /** Every configured store by kind, as followed (for status heads). */
+  readonly byKind: ReadonlyMap<StoreKind, LogStore>;
+  readonly etcd: EtcdLogStore | undefined;
+  /** The writer handles of every store; the file store's is opened (and locked) on first call. */
+  promotionStores(): Promise<readonly LogStore[]>;
+  close(): Promise<void>;
+}
+
+/** Files of TLS material and passwords, read when the node starts (config.ts readSecret). */
+export type SecretReader = (path: string) => Promise<string>;
+
+export async function openNodeStores(config: OplogConfig, readSecret: SecretReader): Promise<NodeStores> {
+  const byKind = new Map<StoreKind, LogStore>();
+  const opened: LogStore[] = [];
+  let fileWriter: FileLogStore | undefined;
+  let fileConfig: Extract<StoreConfig, { kind: 'file' }> | undefined;
+  try {
+    for (const store of config.stores) {
+      let handle: LogStore;
+      switch (store.kind) {
+        case 'file':
+          fileConfig = store;
+          await mkdir(join(store.dataDir, config.clusterId, 'segments'), { recursive: true });
+          handle = await FileLogStore.open({
+            dataDir: store.dataDir,
+            clusterId: config.clusterId,
+            mode: 'reader',
+            pollIntervalMs: 20,
+            ...(store.segmentBytesMax === undefined ? {} : { segmentBytesMax: store.segmentBytesMax }),
+          });
+          break;
+        case 'etcd':
+          handle = new EtcdLogStore(await etcdOptions(store, config.clusterId, readSecret));
+          break;
+        case 'kafka':
+          handle = new KafkaLogStore(await kafkaOptions(store, config.clusterId, readSecret));
+          break;
+      }
+      opened.push(handle);
+      byKind.set(store.kind, handle);
+    }
+  } catch (error) {
+    await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+    throw error;
+  }
+  const source = byKind.get(config.source)!;
+  const fetch = [...byKind.values()].find((s) => s !== source) ?? source;
+  return {
+    source,
+    fetch,
+    byKind,
+    etcd: byKind.get('etcd') as EtcdLogStore | undefined,
+    async promotionStores() {
+      const stores: LogStore[] = [];
+      for (const [kind, store] of byKind) {
+        if (kind !== 'file') {
+          stores.push(store);
+          continue;
+        }
+        fileWriter ??= await FileLogStore.open({
+          dataDir: fileConfig!.dataDir,
+          clusterId: config.clusterId,
+          ...(fileConfig!.segmentBytesMax === undefined
+            ? {}
+            : { segmentBytesMax: fileConfig!.segmentBytesMax }),
+        });
+        stores.push(fileWriter);
+      }
+      return stores;
+    },
+    async close() {
+      await Promise.all(
+        [...opened, ...(fileWriter === undefined ? [] : [fileWriter])].map((s) =>
+          s.close().catch(() => undefined),
+        ),
+      );
+    },
+  };
+}
+
+async function etcdOptions(store: EtcdStoreConfig, clusterId: string, readSecret: SecretReader) {
+  const tls = store.tls;
+  const auth = store.auth;
+  return {
+    hosts: store.hosts,
+    clusterId,
+    prefix: store.prefix,
+    callTimeoutMs: store.callTimeoutMs,
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            ...(tls.caFile === undefined ? {} : { ca: Buffer.from(await readSecret(tls.caFile)) }),
+            ...(tls.certFile === undefined ? {} : { cert: Buffer.from(await readSecret(tls.certFile)) }),
+            ...(tls.keyFile === undefined ? {} : { key: Buffer.from(await readSecret(tls.keyFile)) }),
+          },
+        }),
+    ...(auth === undefined
+      ? {}
+      : { auth: { username: auth.username, password: await readSecret(auth.passwordFile) } }),
+  };
+}
+
+async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecret: SecretReader) {
+  const tls = store.tls;
+  const sasl = store.sasl;
+  return {
+    brokers: store.brokers,
+    clusterId,
+    topicPrefix: store.topicPrefix,
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            ...(tls.caFile === undefined ? {} : { ca: await readSecret(tls.caFile) }),
+            ...(tls.certFile === undefined ? {} : { cert: await readSecret(tls.certFile) }),
+            ...(tls.keyFile === undefined ? {} : { key: await readSecret(tls.keyFile) }),
+          },
+        }),
+    ...(sasl === undefined
+      ? {}
+      : {
+          sasl: {
+            mechanism: sasl.mechanism,
+            username: sasl.username,
+            password: await readSecret(sasl.passwordFile),
+          },
+        }),
+  };
+}

@@ -1,0 +1,466 @@
+/**
+ * `oplog serve`: one node as a service (DESIGN.md "The service"). It assembles the
+ * node from its config — stores, the served state machine, snapshots, the node
+ * supervisor, the HTTP API — and runs its life:
+ *
+ * - **Every node starts as a standby** and applies the log into its state: with role
+ *   `primary` it promotes itself once caught up (its state is the whole log, and the
+ *   promotion fences any older writer); `standby` waits for `POST /v1/promote`; `auto`
+ *   campaigns for the etcd leader key. A writing node keeps applying what it wrote by
+ *   following its own log, so reads, the change stream and state checks work on every
+ *   node.
+ * - **Bootstrap**: before following, a node installs its newest local snapshot, or, with
+ *   none and a peer configured, the peer's (`GET /v1/snapshot`), checked like a local one.
+ * - **Shutdown** (stop()): watch streams are cut with a reason, the listener stops
+ *   taking requests and lets those in flight finish, then the node stops (the writer
+ *   drains: nothing acknowledged is failed, nothing undurable acknowledged).
+ */
+import { hostname } from 'node:os';
+import type { Compression } from '../core/compression.js';
+import { ClosedError } from '../core/errors.js';
+import { decodeVerifiedRecord } from '../core/record-codec.js';
+import type { Logger } from '../core/telemetry.js';
+import { seq as asSeq, type Entry } from '../core/types.js';
+import type { OplogConfig } from '../config/types.js';
+import { OplogNode } from '../node/node.js';
+import type { PrimaryWriter } from '../primary/primary-writer.js';
+import { FileSnapshotStore } from '../snapshot/snapshot-store.js';
+import { EtcdElection } from '../stores/etcd/election.js';
+import { AppliedFeed } from './applied-feed.js';
+import type { CheckpointMismatch, CheckpointValue } from './checkpoints.js';
+import { encodeCheckpoint } from './checkpoints.js';
+import { buildHttpApi, type HttpApi, type ServiceApi } from './http-api.js';
+import { fetchPeerSnapshot } from './peer-snapshot.js';
+import { openNodeStores, type NodeStores, type SecretReader } from './open-stores.js';
+import { promMetrics, type PromMetrics } from './prom-metrics.js';
+import { ServedState } from './served-state.js';
+
+export interface ServiceDeps {
+  readonly config: OplogConfig;
+  readonly compression: Compression;
+  readonly logger: Logger;
+  readonly readSecret: SecretReader;
+  readonly version: string;
+}
+
+export class OplogService {
+  private stopping: Promise<void> | undefined;
+  private promoteLoop: Promise<void> | undefined;
+  private divergence: CheckpointMismatch | undefined;
+
+  private constructor(
+    private readonly deps: ServiceDeps,
+    private readonly stores: NodeStores,
+    private readonly state: ServedState,
+    private readonly feed: AppliedFeed,
+    private readonly snapshots: FileSnapshotStore,
+    private readonly node: OplogNode,
+    private readonly election: EtcdElection | undefined,
+    private readonly metrics: PromMetrics,
+    private http: HttpApi | undefined,
+    /** `http://host:port` once listening. */
+    public url: string,
+  ) {}
+
+  static async start(deps: ServiceDeps): Promise<OplogService> {
+    const { config, logger } = deps;
+    const stores = await openNodeStores(config, deps.readSecret);
+    const feed = new AppliedFeed({ ringEntriesMax: 10_000, ringBytesMax: 64 * 1024 * 1024 });
+    // The state's hooks reach the service, which is built from the state: late bound.
+    const late: { service?: OplogService } = {};
+    const state = new ServedState(feed, config.checkpoints.everyEntries, {
+      checkpointDue: (value) => late.service?.appendCheckpoint(value),
+      mismatch: (mismatch) => late.service?.checkpointMismatch(mismatch),
+    });
+    const snapshots = new FileSnapshotStore(
+      { dataDir: config.snapshots.dir, clusterId: config.clusterId },
+      deps.compression,
+    );
+    const metrics = promMetrics();
+    metrics
+      .gauge('oplog_build_info', 'Build of this node (always 1)', ['version', 'node'])
+      .set({ version: deps.version, node: config.nodeId }, 1);
+    const election =
+      stores.etcd === undefined
+        ? undefined
+        : new EtcdElection(stores.etcd, { leaseTtlS: config.failover.leaseTtlS, nodeId: config.nodeId });
+    const node = new OplogNode({
+      role: 'standby',
+      standby: {
+        source: stores.source,
+        fetchStore: stores.fetch,
+        stateMachine: state,
+        compression: deps.compression,
+        applier: config.standby.applier,
+        tickMs: config.standby.tickMs,
+        logger,
+        promotionStores: () => stores.promotionStores(),
+        ...(config.snapshots.everyEntries > 0
+          ? {
+              snapshotPolicy: {
+                sink: snapshots,
+                everyEntries: config.snapshots.everyEntries,
+                keep: config.snapshots.keep,
+              },
+            }
+          : {}),
+      },
+      writer: {
+        limits: {
+          batchEntriesMax: config.writer.batchEntriesMax,
+          batchBytesMax: config.writer.batchBytesMax,
+          lingerMs: config.writer.lingerMs,
+          pipelineDepth: config.writer.pipelineDepth,
+          queueEntriesMax: config.writer.queueEntriesMax,
+          queueBytesMax: config.writer.queueBytesMax,
+        },
+        retryDelayMs: config.writer.retryDelayMs,
+        retryDelayMaxMs: config.writer.retryDelayMaxMs,
+        metrics,
+        logger,
+      },
+      ...(config.role === 'auto' && election !== undefined
+        ? {
+            election,
+            failover: {
+              baseDelayMs: config.failover.baseDelayMs,
+              lagDelayMsPerEntry: config.failover.lagDelayMsPerEntry,
+              retryMs: config.failover.retryMs,
+            },
+          }
+        : {}),
+      onListenerError: (name, error) =>
+        logger.warn({ listener: name, cause: String(error) }, 'a node event listener threw'),
+    });
+    const service = new OplogService(
+      deps,
+      stores,
+      state,
+      feed,
+      snapshots,
+      node,
+      election,
+      metrics,
+      undefined,
+      '',
+    );
+    late.service = service;
+    try {
+      service.logEvents();
+      await service.bootstrap();
+      await node.start();
+      await service.listen();
+    } catch (error) {
+      await service.stop().catch(() => undefined);
+      throw error;
+    }
+    if (config.role === 'primary') service.promoteLoop = service.promoteWhenCaughtUp();
+    return service;
+  }
+
+  /** Stops the service (idempotent): watches cut, requests drained, node stopped, stores closed. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.http?.cutWatches('shutting_down');
+      await this.http?.app.close();
+      await this.node.stop();
+      await this.promoteLoop?.catch(() => undefined);
+      if (this.deps.config.role !== 'auto') await this.election?.close().catch(() => undefined);
+      await this.stores.close();
+      this.deps.logger.info({}, 'stopped');
+    })();
+    return this.stopping;
+  }
+
+  get status() {
+    return this.node.status;
+  }
+
+  private get standby() {
+    return this.node.standby!;
+  }
+
+  private async listen(): Promise<void> {
+    const { server } = this.deps.config;
+    const token =
+      this.deps.config.auth.tokenFile === undefined
+        ? undefined
+        : await this.deps.readSecret(this.deps.config.auth.tokenFile);
+    const https =
+      server.tls === undefined
+        ? undefined
+        : {
+            cert: await this.deps.readSecret(server.tls.certFile),
+            key: await this.deps.readSecret(server.tls.keyFile),
+          };
+    this.http = buildHttpApi(this.api(), {
+      bodyLimitBytes: server.bodyLimitBytes,
+      readWaitMsMax: server.readWaitMsMax,
+      watchBufferEntries: server.watchBufferEntries,
+      ...(token === undefined ? {} : { token }),
+      ...(https === undefined ? {} : { https }),
+      onWatchEnd: (reason, resumeFromSeq) => {
+        if (reason !== undefined && reason !== 'shutting_down')
+          this.deps.logger.warn({ reason, resumeFromSeq: resumeFromSeq.toString() }, 'watch stream cut');
+      },
+    });
+    const { host, port } = splitHostPort(server.http);
+    const address = await this.http.app.listen({ host, port });
+    this.url = address.replace('[::1]', 'localhost');
+    this.deps.logger.info({ url: this.url, role: this.deps.config.role }, 'listening');
+  }
+
+  /** Installs the newest local snapshot, or a peer's when there is none here. */
+  private async bootstrap(): Promise<void> {
+    const { logger, config } = this.deps;
+    const scan = await this.snapshots.scan();
+    for (const refused of scan.refused)
+      logger.warn({ path: refused.path, reason: refused.reason }, 'snapshot refused');
+    for (const manifest of [...scan.manifests].reverse()) {
+      try {
+        await this.install(manifest);
+        logger.info({ lastSeq: manifest.lastSeq.toString(), source: 'local' }, 'snapshot installed');
+        return;
+      } catch (error) {
+        logger.warn(
+          { lastSeq: manifest.lastSeq.toString(), cause: String(error) },
+          'local snapshot not usable, trying an older one',
+        );
+      }
+    }
+    const peer = config.bootstrap.peer;
+    if (peer === undefined) return;
+    const token =
+      config.auth.tokenFile === undefined ? undefined : await this.deps.readSecret(config.auth.tokenFile);
+    const fetched = await fetchPeerSnapshot(peer, this.snapshots, config.clusterId, token);
+    if (fetched === undefined) {
+      logger.info({ peer }, 'the peer has no snapshot: replaying the log from the start');
+      return;
+    }
+    await this.install(fetched);
+    logger.info({ lastSeq: fetched.lastSeq.toString(), source: peer }, 'snapshot installed');
+  }
+
+  private async install(manifest: Awaited<ReturnType<FileSnapshotStore['latest']>> & object): Promise<void> {
+    await this.standby.installSnapshot(() => this.snapshots.load(manifest));
+    this.feed.restored(manifest.lastSeq);
+  }
+
+  /** Role primary: once following has caught up, promote (retrying while refused). */
+  private async promoteWhenCaughtUp(): Promise<void> {
+    let delayMs = 100;
+    while (this.stopping === undefined) {
+      const state = this.node.status.state;
+      if (state === 'watching') {
+        try {
+          const writer = await this.node.promote();
+          this.deps.logger.info({ epoch: writer.epoch.toString() }, 'promoted: this node is the primary');
+          await this.holdLeadership();
+          return;
+        } catch (error) {
+          if (this.stopping !== undefined) return;
+          this.deps.logger.warn({ cause: String(error) }, 'promotion at start failed; retrying');
+        }
+      }
+      if (state === 'primary' || state === 'stopped' || state === 'failed') return;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 2_000);
+    }
+  }
+
+  /** With etcd, a writing node holds the leader key so that `auto` standbys do not campaign. */
+  private async holdLeadership(): Promise<void> {
+    if (this.election === undefined || this.deps.config.role === 'auto') return;
+    await this.election
+      .campaign({ force: true })
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ cause: String(error) }, 'could not take the leader key'),
+      );
+  }
+
+  private appendCheckpoint(value: CheckpointValue): void {
+    const writer = this.node.writer;
+    if (writer === undefined || writer.state !== 'running') return;
+    writer.append({ type: 'checkpoint', key: '', value: encodeCheckpoint(value) }).then(
+      (seq) =>
+        this.deps.logger.debug({ atSeq: value.atSeq.toString(), seq: seq.toString() }, 'checkpoint appended'),
+      (error: unknown) =>
+        this.deps.logger.warn(
+          { atSeq: value.atSeq.toString(), cause: String(error) },
+          'checkpoint not appended',
+        ),
+    );
+  }
+
+  private checkpointMismatch(mismatch: CheckpointMismatch): void {
+    this.divergence = mismatch;
+    this.standby.markDivergent(
+      `checkpoint at seq ${mismatch.checkpointSeq}: state digest at seq ${mismatch.atSeq} is ${mismatch.found}, the primary's is ${mismatch.expected}`,
+    );
+    this.deps.logger.error(
+      {
+        atSeq: mismatch.atSeq.toString(),
+        checkpointSeq: mismatch.checkpointSeq.toString(),
+        expected: mismatch.expected,
+        found: mismatch.found,
+      },
+      'checkpoint mismatch: this node is divergent',
+    );
+  }
+
+  private logEvents(): void {
+    const { logger } = this.deps;
+    const events = this.node.events;
+    events.on('state-changed', (e) =>
+      logger.info({ from: e.from, to: e.to, event: e.event }, 'state changed'),
+    );
+    events.on('range-skipped', (e) =>
+      logger.warn({ fromSeq: e.fromSeq.toString(), toSeq: e.toSeq.toString() }, 'range skipped'),
+    );
+    events.on('fenced', (e) => logger.warn({ epoch: e.epoch.toString(), cause: String(e.error) }, 'fenced'));
+    events.on('record-corrupt', (e) => logger.warn({ cause: String(e.error) }, 'corrupt record'));
+    events.on('loop-failed', (e) =>
+      logger.warn({ loop: e.loop, outcome: e.outcome, cause: String(e.error) }, 'loop failed'),
+    );
+    events.on('writer-stopped', (e) =>
+      (e.error instanceof ClosedError ? logger.info : logger.warn).call(
+        logger,
+        { epoch: e.epoch.toString(), cause: String(e.error) },
+        'writer stopped',
+      ),
+    );
+  }
+
+  private api(): ServiceApi {
+    const node = this.node;
+    const { config } = this.deps;
+    return {
+      nodeId: config.nodeId,
+      clusterId: config.clusterId,
+      status: () => node.status,
+      statusDocument: () => this.statusDocument(),
+      get appliedSeq() {
+        return node.standby!.status.appliedSeq;
+      },
+      writer: (): PrimaryWriter | undefined => node.writer,
+      primaryEpoch: () => this.stores.source.currentEpoch(),
+      read: (key) => this.standby.read(() => this.state.kv.get(key)).value,
+      waitForApplied: (seq, timeoutMs) => this.waitForApplied(seq, timeoutMs),
+      promote: async (force) => {
+        const writer = await node.promote({ force });
+        await this.holdLeadership();
+        return writer.epoch;
+      },
+      feed: this.feed,
+      backfill: (fromSeq, toSeq) => this.backfill(fromSeq, toSeq),
+      newestSnapshot: async () => {
+        const manifest = await this.snapshots.latest();
+        return manifest === undefined
+          ? undefined
+          : { manifest, bodyPath: this.snapshots.bodyPath(manifest.lastSeq) };
+      },
+      notReadyReason: () => this.notReadyReason(),
+      metricsText: () => this.metrics.text(),
+    };
+  }
+
+  private waitForApplied(seq: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.standby.status.appliedSeq >= seq) return Promise.resolve(true);
+    if (timeoutMs === 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.standby.waitForApplied(seq).then(
+        () => (clearTimeout(timer), resolve(true)),
+        () => (clearTimeout(timer), resolve(false)),
+      );
+    });
+  }
+
+  private async *backfill(fromSeq: bigint, toSeq: bigint): AsyncIterable<Entry> {
+    for await (const record of this.stores.source.read(asSeq(fromSeq))) {
+      for (const entry of decodeVerifiedRecord(record, this.deps.compression)) {
+        if (entry.seq < fromSeq) continue;
+        if (entry.seq > toSeq) return;
+        yield entry;
+      }
+      if (record.lastSeq >= toSeq) return;
+    }
+  }
+
+  private notReadyReason(): string | undefined {
+    const status = this.node.status;
+    const standby = status.standby!;
+    if (standby.divergent) return 'divergent';
+    if (status.writing) return undefined;
+    if (this.deps.config.role === 'primary') return `not writing yet (state ${status.state})`;
+    if (status.state !== 'watching') return `state ${status.state}`;
+    if (standby.lagMs > this.deps.config.standby.maxLagMs)
+      return `lag ${standby.lagMs} ms over maxLagMs ${this.deps.config.standby.maxLagMs}`;
+    return undefined;
+  }
+
+  private async statusDocument(): Promise<Record<string, unknown>> {
+    const status = this.node.status;
+    const standby = status.standby!;
+    const stores = await Promise.all(
+      [...this.stores.byKind].map(async ([kind, store]) => {
+        try {
+          const head = await withTimeout(store.head(), 2_000);
+          return { kind, headSeq: head.lastSeq.toString(), epoch: head.epoch.toString() };
+        } catch (error) {
+          return { kind, error: String(error) };
+        }
+      }),
+    );
+    return {
+      nodeId: this.deps.config.nodeId,
+      clusterId: this.deps.config.clusterId,
+      version: this.deps.version,
+      role: this.deps.config.role,
+      state: status.state,
+      writing: status.writing,
+      epoch: status.epoch?.toString() ?? null,
+      headSeq: standby.headSeq.toString(),
+      appliedSeq: standby.appliedSeq.toString(),
+      lag: { entries: standby.lagEntries.toString(), seconds: standby.lagMs / 1000 },
+      degraded: standby.degraded,
+      divergent: standby.divergent,
+      checkpoints: {
+        everyEntries: this.deps.config.checkpoints.everyEntries,
+        checked: this.state.checkpoints.checked,
+        mismatch: this.divergence ?? null,
+      },
+      skippedEntries: standby.skippedEntries.toString(),
+      corruptRecords: standby.corruptRecords,
+      snapshotSeq: standby.snapshotSeq.toString(),
+      stores,
+      lastError: standby.lastError ?? status.error ?? null,
+      failover: status.failover ?? null,
+      promotion: {
+        attempts: standby.promotionAttempts,
+        lastError: standby.lastPromotionError ?? null,
+        overrides: standby.promotionOverrides,
+      },
+    };
+  }
+}
+
+/** `nodeId` default: `<hostname>-<pid>`. */
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+function splitHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e as Error)),
+    );
+  });
+}
