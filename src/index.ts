@@ -96,3 +96,15 @@ export {
   type StandbyOutput,
   type StandbyStart,
 } from './core/standby-core.js';
+export {
+  OplogClient,
+  OplogHttpError,
+  AppendOutcomeUnknownError,
+  type OplogClientOptions,
+  type AppendResult,
+  type ReadResult,
+  type WatchedEntry,
+  type WatchOptions,
+} from './client/oplog-client.js';
+export { OplogService, type ServiceDeps } from './server/service.js';
+export type { OplogConfig, StoreConfig, ServeRole } from './config/types.js';
