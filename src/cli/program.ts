@@ -4,9 +4,6 @@
  * failure, 2 bad input or config, 3 not implemented yet.
  */
 import { Command, CommanderError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineBench } from './bench.js';
 import { configureCommand, describeCliError, EXIT, exitCodeFor, exitCodeOf, type CliIo } from './command.js';
 import { defineDemo } from './demo.js';
@@ -14,6 +11,7 @@ import { defineInspect } from './inspect.js';
 import { defineReplay } from './replay.js';
 import { defineServe } from './serve.js';
 import { defineVerify } from './verify.js';
+import { packageVersion } from './version.js';
 
 /** Every subcommand, in the order `oplog --help` lists them. */
 const SUBCOMMANDS = [
@@ -58,16 +56,4 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (!(error instanceof CommanderError)) io.err(`oplog: ${describeCliError(error)}`);
     return code;
   }
-}
-
-/** package.json's version, found upwards from this file (src/cli or dist/src/cli). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 4; depth++, dir = dirname(dir)) {
-    const path = join(dir, 'package.json');
-    if (!existsSync(path)) continue;
-    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown; version?: unknown };
-    if (pkg.name === 'oplog' && typeof pkg.version === 'string') return pkg.version;
-  }
-  return 'unknown';
 }

@@ -1,38 +1,98 @@
 /**
- * `oplog serve`: the service (DESIGN.md "The service"). Not built yet: it parses and
- * checks its flags, then says so and exits 3, so scripts can tell "not implemented"
- * from bad input (2) and failure (1). The issue that builds it fills in `run`.
+ * `oplog serve`: one node as a service (src/server/service.ts). The config comes from
+ * the same flags, file and `OPLOG_*` variables as `oplog config --print` (a bad one
+ * exits 2 naming the field, the value and the rule); logs are pino JSON lines on
+ * stdout. SIGTERM and SIGINT drain and stop: watch streams are cut with a reason,
+ * requests in flight are answered, the writer acknowledges what is durable and fails
+ * nothing it acknowledged, then the process exits 0. A second signal exits at once (1).
  */
 import type { Command } from 'commander';
-import { EXIT, examples, runSubcommand, subcommand, type CliIo } from './command.js';
-import { choiceOption, endpointsOption } from './flags.js';
+import pino from 'pino';
+import { loadZstd } from '../compression/zstd.js';
+import { loadConfig, readSecret } from '../config/config.js';
+import type { Logger } from '../core/telemetry.js';
+import { OplogService } from '../server/service.js';
+import { EXIT, describeCliError, examples, runSubcommand, subcommand, type CliIo } from './command.js';
+import { addServeConfigOptions, configFromFlags, type ServeConfigFlags } from './config.js';
+import { configSourcesHelp } from './config-flags.js';
+import { packageVersion } from './version.js';
 
 export const SERVE_ROLES = ['primary', 'standby', 'auto'] as const;
 
-interface ServeFlags {
-  readonly role: (typeof SERVE_ROLES)[number];
-  readonly http?: readonly string[];
+/** What serve needs of its process: the environment, signals, and a way to wait for them. */
+export interface ServeProcessIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  onSignal(handler: (signal: string) => void): void;
 }
 
-export function defineServe(io: CliIo): Command {
-  return subcommand<ServeFlags>('serve', io, run)
-    .description(
-      'run a node: a primary writer, a standby follower, or auto (a standby that campaigns) — not implemented yet',
-    )
-    .addOption(choiceOption('--role <role>', 'the node role', SERVE_ROLES, 'standby'))
-    .addOption(endpointsOption('--http <endpoint>', 'the HTTP listener'))
-    .addHelpText(
-      'after',
-      examples(['oplog serve --role primary --http 127.0.0.1:8080', 'a primary with its HTTP API']) +
-        '\nExit code 3: not implemented yet (see README "Known limits").\n',
-    );
+const defaultProcessIo: ServeProcessIo = {
+  env: process.env,
+  onSignal(handler) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => handler(signal));
+  },
+};
+
+export function defineServe(io: CliIo, processIo: ServeProcessIo = defaultProcessIo): Command {
+  const command = subcommand<ServeConfigFlags>('serve', io, (flags) => run(flags, io, processIo)).description(
+    'run a node as a service: primary (promotes itself once caught up), standby (follows; POST /v1/promote), or auto (a standby that campaigns for the etcd leader key)',
+  );
+  addServeConfigOptions(command);
+  return command.addHelpText(
+    'after',
+    examples(
+      ['oplog serve --role primary --cluster demo --store file:./data --http 127.0.0.1:8080', 'a primary on the embedded file store'],
+      [
+        'oplog serve --role standby --cluster demo --store file:./data --http 127.0.0.1:8081 --snapshot-dir ./standby-snapshots',
+        'a standby of it on the same machine',
+      ],
+      [
+        'oplog serve --role auto --cluster c1 --store etcd://127.0.0.1:2379 --store kafka://127.0.0.1:9092 --http 0.0.0.0:8080',
+        'a node that takes over by itself when the primary dies',
+      ],
+    ) +
+      configSourcesHelp() +
+      '\nExit codes: 0 stopped by SIGTERM/SIGINT after draining, 1 failed, 2 bad config.\n',
+  );
 }
 
 export function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return runSubcommand(defineServe(io), argv);
 }
 
-async function run(_flags: ServeFlags, io: CliIo): Promise<number> {
-  io.err('oplog serve: not implemented yet (see README "Known limits")');
-  return EXIT.notImplemented;
+async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo): Promise<number> {
+  const config = loadConfig(configFromFlags(flags, processIo.env));
+  const logger: Logger & pino.Logger = pino(
+    { level: config.logging.level, base: { cluster: config.clusterId, node: config.nodeId } },
+    pino.destination({ fd: 1, sync: false }),
+  );
+  let service: OplogService;
+  try {
+    service = await OplogService.start({
+      config,
+      compression: await loadZstd(),
+      logger,
+      readSecret: async (path) => readSecret(path),
+      version: packageVersion(),
+    });
+  } catch (error) {
+    logger.error({ cause: describeCliError(error) }, 'could not start');
+    logger.flush();
+    io.err(`oplog serve: ${describeCliError(error)}`);
+    return EXIT.failure;
+  }
+  const signalled = new Promise<string>((resolve) => {
+    let count = 0;
+    processIo.onSignal((signal) => {
+      if (++count > 1) {
+        io.err(`oplog serve: second ${signal}: exiting without draining`);
+        process.exit(EXIT.failure);
+      }
+      resolve(signal);
+    });
+  });
+  const signal = await signalled;
+  logger.info({ signal }, 'draining');
+  await service.stop();
+  logger.flush();
+  return EXIT.ok;
 }
