@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineBench } from './bench.js';
 import { configureCommand, describeCliError, EXIT, exitCodeFor, exitCodeOf, type CliIo } from './command.js';
+import { defineConfig } from './config.js';
 import { defineDemo } from './demo.js';
 import { defineInspect } from './inspect.js';
 import { defineReplay } from './replay.js';
@@ -23,6 +24,7 @@ const SUBCOMMANDS = [
   defineVerify,
   defineBench,
   defineDemo,
+  defineConfig,
 ] as const;
 
 const EXIT_CODES_HELP = `
