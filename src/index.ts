@@ -13,6 +13,20 @@ export {
   type Metrics,
 } from './core/telemetry.js';
 export { validateClusterId } from './core/cluster-id.js';
+export {
+  loadConfig,
+  readConfigFile,
+  CONFIG_FILE_BYTES_MAX,
+  type ConfigInput,
+  type LoadConfigInput,
+  type StoreInput,
+} from './config/config.js';
+export { InvalidConfigError, type ConfigProblem } from './config/config-error.js';
+export { DEFAULT_CONFIG, DEFAULT_STORE_OPTIONS, type ConfigDefaults } from './config/defaults.js';
+export { ENV_VARS, CONFIG_FILE_ENV, type Env } from './config/env.js';
+export { parseStoreUrl } from './config/store-url.js';
+export { readSecret, SECRET_BYTES_MAX, type ReadSecretOptions } from './config/secret.js';
+export type * from './config/types.js';
 export type { Compression, CodecId } from './core/compression.js';
 export { CODEC_NONE, CODEC_ZSTD } from './core/compression.js';
 export { validateOp, entryChecksum, type EntryFields } from './core/entry-codec.js';

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { defineBench } from './bench.js';
 import { configureCommand, describeCliError, EXIT, exitCodeFor, exitCodeOf, type CliIo } from './command.js';
+import { defineConfig } from './config.js';
 import { defineDemo } from './demo.js';
 import { defineInspect } from './inspect.js';
 import { defineReplay } from './replay.js';
@@ -21,6 +22,7 @@ const SUBCOMMANDS = [
   defineVerify,
   defineBench,
   defineDemo,
+  defineConfig,
 ] as const;
 
 const EXIT_CODES_HELP = `

@@ -39,6 +39,10 @@ export interface KafkaStoreConfig {
   /** `host:port` each. */
   readonly brokers: readonly string[];
   readonly topicPrefix: string;
+  /** Of the topics the store creates (KafkaStoreOptions); loadConfig fills 1 and 1. */
+  readonly replicationFactor?: number;
+  /** At most `replicationFactor`. */
+  readonly minInsyncReplicas?: number;
   readonly tls?: TlsFiles;
   readonly sasl?: {
     readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';

@@ -27,6 +27,9 @@ export interface AutoFailoverOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** What AutoFailoverOptions left out means. */
+export const DEFAULT_AUTO_FAILOVER = { baseDelayMs: 50, lagDelayMsPerEntry: 1, retryMs: 200 } as const;
+
 export interface AutoFailoverStatus {
   /** Vacancy checks made (each one a chance to campaign). */
   readonly attempts: number;
@@ -65,7 +68,7 @@ export class AutoFailover {
     if (this.busy || this.stopped) return;
     this.busy = true;
     try {
-      const firstRetryMs = this.options.retryMs ?? 200;
+      const firstRetryMs = this.options.retryMs ?? DEFAULT_AUTO_FAILOVER.retryMs;
       for (let retryMs = firstRetryMs; !this.stopped; retryMs = Math.min(retryMs * 2, firstRetryMs * 10)) {
         if (await this.attempt()) return;
         await new Promise((r) => setTimeout(r, retryMs));
@@ -83,7 +86,9 @@ export class AutoFailover {
       const before = this.standby.status;
       if (!eligible(before)) return this.outcome(`not eligible (${describe(before)})`, false);
       const lagEntries = Number(before.lagEntries);
-      const delayMs = (this.options.baseDelayMs ?? 50) + lagEntries * (this.options.lagDelayMsPerEntry ?? 1);
+      const delayMs =
+        (this.options.baseDelayMs ?? DEFAULT_AUTO_FAILOVER.baseDelayMs) +
+        lagEntries * (this.options.lagDelayMsPerEntry ?? DEFAULT_AUTO_FAILOVER.lagDelayMsPerEntry);
       await new Promise((r) => setTimeout(r, Math.min(delayMs, 10_000)));
       const now = this.standby.status;
       if (!eligible(now)) return this.outcome(`not eligible (${describe(now)})`, false);

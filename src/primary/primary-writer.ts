@@ -58,6 +58,10 @@ export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
   queueBytesMax: 256 * 1024 * 1024,
 };
 
+/** First and largest delay between retries of a transiently failed store append. */
+export const DEFAULT_RETRY_DELAY_MS = 20;
+export const DEFAULT_RETRY_DELAY_MAX_MS = 1_000;
+
 export interface PrimaryWriterOptions {
   /** Every store the log lives in; at least one. */
   readonly stores: readonly LogStore[];
@@ -125,8 +129,8 @@ export class PrimaryWriter {
           (seconds, error) => this.metrics.storeAppend(store.kind, seconds, error),
         ),
     );
-    this.retryDelayMs = options.retryDelayMs ?? 20;
-    this.retryDelayMaxMs = options.retryDelayMaxMs ?? 1_000;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.retryDelayMaxMs = options.retryDelayMaxMs ?? DEFAULT_RETRY_DELAY_MAX_MS;
     this.nowMs = options.nowMs ?? Date.now;
   }
 

@@ -23,6 +23,9 @@ export interface SnapshotPolicy {
   readonly keep?: number;
 }
 
+/** Snapshots kept after a prune when the policy names no `keep`. */
+export const DEFAULT_SNAPSHOT_KEEP = 2;
+
 export interface SnapshotHost {
   readonly appliedSeq: Seq;
   /** lastSeq of the newest snapshot taken or installed. */
@@ -55,7 +58,7 @@ export class SnapshotSchedule {
     this.host
       .take(sink)
       .then(async (manifest) => {
-        await sink.prune?.(this.policy.keep ?? 2);
+        await sink.prune?.(this.policy.keep ?? DEFAULT_SNAPSHOT_KEEP);
         this.host.taken(manifest);
       })
       .catch((error: unknown) => this.host.failed(error))

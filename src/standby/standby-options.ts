@@ -13,6 +13,9 @@ import type { Logger } from '../core/telemetry.js';
 import type { WarnFn } from './warnings.js';
 import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
+/** Period of the standby's timer (gap fetches, skip timeouts, resubscribes). */
+export const DEFAULT_TICK_MS = 50;
+
 export const DEFAULT_APPLIER_CONFIG: ApplierConfig = {
   pendingEntriesMax: 100_000,
   pendingBytesMax: 256 * 1024 * 1024,

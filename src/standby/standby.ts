@@ -65,7 +65,12 @@ import { StandbyEventHub, type StandbyEvents, type StandbyLoop } from './standby
 import { RateLimitedWarnings } from './warnings.js';
 import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
-import { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
+import {
+  DEFAULT_APPLIER_CONFIG,
+  DEFAULT_TICK_MS,
+  type StandbyOptions,
+  type StandbyStatus,
+} from './standby-options.js';
 
 export { DEFAULT_APPLIER_CONFIG, type StandbyOptions, type StandbyStatus } from './standby-options.js';
 export type { SnapshotPolicy, SnapshotSink } from './snapshot-policy.js';
@@ -411,7 +416,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     this.loopAbort = new AbortController();
     this.running = this.followLoop().catch((error: unknown) => this.fail('follow', error));
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.onTick(), this.options.tickMs ?? 50);
+    this.timer = setInterval(() => this.onTick(), this.options.tickMs ?? DEFAULT_TICK_MS);
   }
 
   private onTick(): void {

@@ -72,6 +72,17 @@ describe('--help on every subcommand', () => {
     ['verify', ['--snapshot-dir <dir>', '--etcd <endpoints>', 'HOST:PORT[,HOST:PORT…]', '$ oplog verify']],
     ['serve', ['--role <role>', 'primary | standby | auto', 'not implemented yet', '$ oplog serve']],
     ['bench', ['not implemented yet', 'Examples:']],
+    [
+      'config',
+      [
+        '--print',
+        '--config <file>',
+        '--store <url>',
+        'OPLOG_CLUSTER_ID',
+        'OPLOG_STORES',
+        '$ oplog config --print',
+      ],
+    ],
   ])('oplog %s --help: options, bounds, defaults, examples; exit 0', async (command, expected) => {
     for (const argv of [
       [command, '--help'],

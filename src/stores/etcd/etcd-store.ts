@@ -57,6 +57,10 @@ export interface EtcdStoreOptions {
   readonly txnBytesMax?: number;
 }
 
+/** First key segment when EtcdStoreOptions.prefix is left out. */
+export const DEFAULT_ETCD_PREFIX = 'oplog';
+export const DEFAULT_ETCD_CALL_TIMEOUT_MS = 5_000;
+
 const SEQ_DIGITS = 20;
 /** etcd allows 128 operations per transaction (default --max-txn-ops); 2 are the head keys. */
 const TXN_RECORDS_MAX = 126;
@@ -84,7 +88,7 @@ export class EtcdLogStore implements LogStore {
   /** Validates every name before a client exists, so a bad one never reaches etcd. */
   constructor(private readonly options: EtcdStoreOptions) {
     const cluster = validateClusterId(options.clusterId);
-    const prefix = validateClusterId(options.prefix ?? 'oplog');
+    const prefix = validateClusterId(options.prefix ?? DEFAULT_ETCD_PREFIX);
     this.root = `/${prefix}/${cluster}`;
     this.logPrefix = `${this.root}/log/`;
     this.headKey = `${this.root}/head`;
@@ -96,7 +100,7 @@ export class EtcdLogStore implements LogStore {
     const hosts = (typeof options.hosts === 'string' ? [options.hosts] : options.hosts).map((h) =>
       h.includes('://') ? h : `http://${h}`,
     );
-    const callTimeoutMs = options.callTimeoutMs ?? 5_000;
+    const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_ETCD_CALL_TIMEOUT_MS;
     this.client = new Etcd3({
       hosts,
       dialTimeout: callTimeoutMs,

@@ -61,6 +61,9 @@ import {
 } from './recovery-report.js';
 import { indexOffset, SegmentSet } from './segment-set.js';
 
+/** A segment is closed once it holds this many bytes, when the options name no size. */
+export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+
 export interface FileStoreOptions {
   readonly dataDir: string;
   readonly clusterId: string;
@@ -143,7 +146,7 @@ export class FileLogStore implements LogStore {
     options: FileStoreOptions,
     private readonly lock: PidLock | undefined,
   ) {
-    this.segmentBytesMax = options.segmentBytesMax ?? 64 * 1024 * 1024;
+    this.segmentBytesMax = options.segmentBytesMax ?? DEFAULT_SEGMENT_BYTES_MAX;
     this.indexIntervalBytes = options.indexIntervalBytes ?? 1024 * 1024;
     this.doorbell = new Doorbell(options.pollIntervalMs ?? 100, () => this.closed);
     this.segmentDir = join(dir, 'segments');

@@ -34,6 +34,9 @@ import { readTopic } from './kafka-reader.js';
 import { followTopic } from './kafka-subscription.js';
 import { kafkaErrorType, KafkaTopics } from './kafka-topics.js';
 
+/** Topic name prefix when KafkaStoreOptions.topicPrefix is left out. */
+export const DEFAULT_TOPIC_PREFIX = 'oplog';
+
 export interface KafkaStoreOptions {
   readonly brokers: string | readonly string[];
   readonly clusterId: string;
@@ -120,7 +123,7 @@ export class KafkaLogStore implements LogStore {
 
   constructor(private readonly options: KafkaStoreOptions) {
     const cluster = validateClusterId(options.clusterId);
-    const prefix = validateClusterId(options.topicPrefix ?? 'oplog');
+    const prefix = validateClusterId(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
     this.topic = `${prefix}.${cluster}`;
     this.epochTopic = `${this.topic}.epoch`;
     this.kafka = new Kafka({

@@ -24,6 +24,10 @@ export interface KafkaTopicsOptions {
   readonly createTopics?: boolean;
 }
 
+/** Of the topics created when the options name none: right for one broker only. */
+export const DEFAULT_REPLICATION_FACTOR = 1;
+export const DEFAULT_MIN_INSYNC_REPLICAS = 1;
+
 export class KafkaTopics {
   private admin: Admin | undefined;
   private ready: Promise<void> | undefined;
@@ -86,7 +90,10 @@ export class KafkaTopics {
       }
       const configEntries = [
         { name: 'retention.ms', value: '-1' },
-        { name: 'min.insync.replicas', value: String(this.options.minInsyncReplicas ?? 1) },
+        {
+          name: 'min.insync.replicas',
+          value: String(this.options.minInsyncReplicas ?? DEFAULT_MIN_INSYNC_REPLICAS),
+        },
         { name: 'message.timestamp.type', value: 'CreateTime' },
       ];
       const topics = [this.topic, this.epochTopic]
@@ -94,7 +101,7 @@ export class KafkaTopics {
         .map((topic) => ({
           topic,
           numPartitions: 1,
-          replicationFactor: this.options.replicationFactor ?? 1,
+          replicationFactor: this.options.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
           configEntries,
         }));
       if (topics.length > 0)
