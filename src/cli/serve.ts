@@ -9,7 +9,8 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { loadZstd } from '../compression/zstd.js';
-import { loadConfig, readSecret } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { readSecret } from '../config/secret.js';
 import type { Logger } from '../core/telemetry.js';
 import { OplogService } from '../server/service.js';
 import { EXIT, describeCliError, examples, runSubcommand, subcommand, type CliIo } from './command.js';

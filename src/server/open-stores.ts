@@ -132,6 +132,8 @@ async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecr
     brokers: store.brokers,
     clusterId,
     topicPrefix: store.topicPrefix,
+    ...(store.replicationFactor === undefined ? {} : { replicationFactor: store.replicationFactor }),
+    ...(store.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: store.minInsyncReplicas }),
     ...(tls === undefined
       ? {}
       : {
