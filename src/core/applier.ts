@@ -62,6 +62,13 @@ export interface ApplierCounters {
   skippedEntries: bigint;
   skippedRanges: number;
   fetchRequests: number;
+  /**
+   * Holes that appeared among the known seqs: a missing range touching no known hole,
+   * or a hole split in two by an arrival inside it. Extending a hole is not a new one.
+   */
+  gapsOpened: number;
+  /** Holes whose last missing seq arrived. Holes given up are `skippedRanges`. */
+  gapsFilled: number;
 }
 
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -99,6 +106,8 @@ export class Applier {
     skippedEntries: 0n,
     skippedRanges: 0,
     fetchRequests: 0,
+    gapsOpened: 0,
+    gapsFilled: 0,
   };
 
   constructor(
@@ -214,12 +223,12 @@ export class Applier {
     if (this.isFullFor(entry) && (this.pending.size === 0 || s > this.pendingSeqMax)) {
       // Nothing held is less useful than this entry: drop it without touching pending.
       this.noteKnown(s, false);
-      this.gapList.add(s, s, this.lastNowMs);
+      this.addGap(s, s);
       this.counters.pendingOverflowDropped++;
       return;
     }
     this.noteKnown(s, true);
-    this.gapList.fill(s);
+    this.fillGap(s);
     this.insertPending(s, entry);
     this.maybeEvictOverflow();
   }
@@ -249,10 +258,10 @@ export class Applier {
     assert(entry.seq === this.expected, () => `applying seq ${entry.seq}, expected ${this.expected}`);
     if (entry.epoch < this.appliedEpochValue) {
       this.counters.zombies++;
-      this.gapList.add(entry.seq, entry.seq, this.lastNowMs);
+      this.addGap(entry.seq, entry.seq);
       return;
     }
-    this.gapList.fill(entry.seq);
+    this.fillGap(entry.seq);
     apply.push(entry);
     this.expected += 1n;
     this.appliedEpochValue = entry.epoch;
@@ -279,8 +288,28 @@ export class Applier {
   private noteKnown(seq: bigint, present: boolean): void {
     if (seq <= this.knownSeq) return;
     const missingTo = present ? seq - 1n : seq;
-    if (missingTo > this.knownSeq) this.gapList.add(this.knownSeq + 1n, missingTo, this.lastNowMs);
+    if (missingTo > this.knownSeq) this.addGap(this.knownSeq + 1n, missingTo);
     this.knownSeq = seq;
+  }
+
+  /** Marks [fromSeq, toSeq] missing as of now; counts a hole that touches no known one. */
+  private addGap(fromSeq: bigint, toSeq: bigint): void {
+    const before = this.gapList.size;
+    this.gapList.add(fromSeq, toSeq, this.lastNowMs);
+    if (this.gapList.size > before) this.counters.gapsOpened++;
+  }
+
+  /**
+   * `seq` arrived: out of the gap list, counting a hole it closed (or split). Called for
+   * every applied entry, so the common case (no gaps) is one length check.
+   */
+  private fillGap(seq: bigint): void {
+    const before = this.gapList.size;
+    if (before === 0) return;
+    this.gapList.fill(seq);
+    const after = this.gapList.size;
+    if (after < before) this.counters.gapsFilled++;
+    else if (after > before) this.counters.gapsOpened++;
   }
 
   /** Highest epoch at a seq below `seq`; scans pending only when `epoch` could be under it. */
@@ -315,7 +344,7 @@ export class Applier {
   private dropPending(seq: bigint, entry: Entry, count: () => void): void {
     this.pending.delete(seq);
     this.pendingBytesValue -= entryFootprintBytes(entry);
-    this.gapList.add(seq, seq, this.lastNowMs);
+    this.addGap(seq, seq);
     count();
   }
 

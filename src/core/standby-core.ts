@@ -100,6 +100,10 @@ export class StandbyCore {
   get pendingEntries(): number {
     return this.applier.pendingEntries;
   }
+  /** Bytes held by the pending buffer (the applier's footprint estimate). */
+  get pendingBytes(): number {
+    return this.applier.pendingBytes;
+  }
   get skippedRanges(): readonly SeqRange[] {
     return this.applier.skippedRanges;
   }

@@ -9,7 +9,7 @@ import type { Seq, SeqRange } from '../core/types.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
 import type { LogStore } from '../stores/log-store.js';
 import type { SnapshotPolicy } from './snapshot-policy.js';
-import type { Logger } from '../core/telemetry.js';
+import type { Logger, Metrics } from '../core/telemetry.js';
 import type { WarnFn } from './warnings.js';
 import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
@@ -47,6 +47,12 @@ export interface StandbyOptions<W extends PromotedWriter = PromotedWriter> {
   readonly logger?: Logger;
   /** Default 10,000 ms. */
   readonly warningIntervalMs?: number;
+  /**
+   * Where the standby's metrics go (standby-metrics.ts: head, applied, lag, pending,
+   * state, epoch, gaps, corrupt records, duplicates, reconnects, fences, snapshots).
+   * Default: none (NO_METRICS), at no cost.
+   */
+  readonly metrics?: Metrics;
   /**
    * Reads while the state may be stale (not following a visible source and not the
    * writer: see readsAreFresh): `deny` (default) refuses them, `allow` serves them

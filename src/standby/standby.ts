@@ -19,12 +19,13 @@
  * follows the log from its lastSeq + 1. A node mid install is never promoted. The
  * policy's schedule is in snapshot-policy.ts, the promotion's attempts in promotion.ts.
  *
- * Over 350 lines (about 690, mostly contracts in comments) because it is the one place
+ * Over 350 lines (about 720, mostly contracts in comments) because it is the one place
  * the standby's loops meet: the follow loop, fetches, install, promotion and stop share
  * the suspend/resume discipline, and splitting them would scatter that. What has its
  * own seam lives beside it: the pure core (src/core/standby-core.ts), options
  * (standby-options.ts), promotion attempts and their epoch (promotion.ts,
- * epoch-claim.ts), the writer port, the snapshot schedule, events and warnings. Next
+ * epoch-claim.ts), the writer port, the snapshot schedule, events, warnings and metrics
+ * (standby-metrics.ts: this file only calls it, one line where each fact happens). Next
  * seam, if it grows: the promotion preconditions and takeover (promote() to onFenced)
  * into promotion.ts.
  */
@@ -49,6 +50,7 @@ import {
   type StandbyOutput,
 } from '../core/standby-core.js';
 import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
+import { NO_METRICS } from '../core/telemetry.js';
 import { epoch as toEpoch, seq as toSeq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
@@ -62,6 +64,7 @@ import {
 import { Promotion, type PromotionHost } from './promotion.js';
 import { SnapshotSchedule, type SnapshotHost, type SnapshotSink } from './snapshot-policy.js';
 import { StandbyEventHub, type StandbyEvents, type StandbyLoop } from './standby-events.js';
+import { StandbyMetrics } from './standby-metrics.js';
 import { RateLimitedWarnings } from './warnings.js';
 import type { PromotedWriter, WriterFactory } from './writer-port.js';
 
@@ -85,7 +88,7 @@ export type {
 
 export class Standby<W extends PromotedWriter = PromotedWriter> {
   /** The applier and the lifecycle (src/core/standby-core.ts): this shell carries out its output. */
-  private core: StandbyCore;
+  private readonly core: StandbyCore;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -111,6 +114,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   private readonly schedule: SnapshotSchedule | undefined;
   private readonly hub: StandbyEventHub;
   private readonly warnings: RateLimitedWarnings;
+  private readonly metrics: StandbyMetrics;
 
   constructor(private readonly options: StandbyOptions<W>) {
     this.core = new StandbyCore(
@@ -140,6 +144,12 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     if (keep !== undefined && (!Number.isSafeInteger(keep) || keep < 1))
       throw new ConfigError('snapshotPolicy.keep', keep, 'must be a positive integer');
     this.schedule = policy === undefined ? undefined : new SnapshotSchedule(policy, this.snapshotHost());
+    const storeKinds = this.defaultStores().map((store) => store.kind);
+    this.metrics = new StandbyMetrics(options.metrics ?? NO_METRICS, {
+      core: this.core,
+      status: () => this.status,
+      storeKinds,
+    });
   }
 
   get status(): StandbyStatus {
@@ -187,6 +197,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     if (this.stateValue === 'installing_snapshot') throw new InvalidStateError('snapshot', this.stateValue);
     const lastSeq = this.core.appliedSeq;
     if (lastSeq === 0n) throw new InvalidStateError('snapshot', 'empty (nothing applied)');
+    const startedMs = this.nowMs();
     const input: SnapshotInput = {
       lastSeq,
       epoch: this.core.appliedEpoch,
@@ -196,6 +207,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     };
     const manifest = await sink.save(input);
     if (manifest.lastSeq > this.snapshotSeq) this.snapshotSeq = manifest.lastSeq;
+    this.metrics.snapshotTaken(manifest, (this.nowMs() - startedMs) / 1000);
     return manifest;
   }
 
@@ -377,6 +389,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     this.lastError = error.message;
     this.warnings.maybeWarn('fenced', `standby: fenced by a newer epoch (${error.message}); stopping`, error);
     this.hub.emit('fenced', { epoch: error.epoch, error });
+    this.metrics.fenced();
     this.fire('fenced');
     this.haltLoops();
     this.wakeWaiters();
@@ -514,6 +527,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
         }
         await abortableSleep(delayMs * (0.5 + Math.random() / 2), this.loopAbort.signal);
         delayMs = Math.min(delayMs * 2, 2_000);
+        if (!this.suspended) this.metrics.resubscribed(this.options.source.kind);
       }
     }
   }
@@ -521,6 +535,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   /** The source served a damaged record: fetch from applied + 1 (the other store, if any). */
   private async repairCorrupt(error: CorruptStoreError): Promise<void> {
     this.corruptRecords++;
+    this.metrics.checksumFailure(this.options.source.kind);
     this.hub.emit('record-corrupt', { store: this.options.source.kind, seq: error.seq, error });
     const head = await this.options.source.head().catch(() => undefined);
     if (head !== undefined) this.carry(this.core.observeHead(head.lastSeq, this.nowMs()));
@@ -537,6 +552,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       // suspend() (a promotion, an install, stop) nothing may move the state.
       if (this.suspended) return;
       if (event.type === 'visibility') {
+        this.metrics.visibility(subscription, event.visibility, this.options.source.kind);
         if (event.visibility === 'visible') {
           this.fire('connected');
           void this.readHead();
@@ -596,6 +612,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       return { kind: 'record', entries: decodeVerifiedRecord(record, this.options.compression) };
     } catch (error) {
       this.corruptRecords++;
+      this.metrics.checksumFailure(store.kind);
       this.hub.emit('record-corrupt', { store: store.kind, seq: record.firstSeq, error });
       return { kind: 'corrupt' };
     }
@@ -622,6 +639,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     for (const range of out.skipped) this.reportSkipped(range);
     for (const range of out.fetch) void this.fetch(range);
     this.publish(...out.events);
+    this.metrics.refresh();
     if (out.apply.length > 0) {
       this.wakeWaiters();
       this.schedule?.maybeSnapshot();
@@ -680,6 +698,8 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
           this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying' });
           return;
         }
+        // Once per fetch: the probes after the first mostly re-read the same damaged record.
+        if (step === 1n) this.metrics.checksumFailure(store.kind);
         from = range.fromSeq + step;
       }
     }
@@ -703,6 +723,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
         continue;
       }
       if (change.from === change.to) continue;
+      this.metrics.stateChanged(change.to);
       this.options.onState?.(change.from, change.to, change.event);
       this.hub.emit('state-changed', { from: change.from, to: change.to, event: change.event });
     }

@@ -31,6 +31,8 @@ function describeOutput(applier: Applier, out: ApplierOutput): string {
     c.lateAfterSkip ? `late=${c.lateAfterSkip}` : '',
     c.zombies ? `zombie=${c.zombies}` : '',
     c.pendingOverflowDropped ? `overflow=${c.pendingOverflowDropped}` : '',
+    c.gapsOpened ? `opened=${c.gapsOpened}` : '',
+    c.gapsFilled ? `filled=${c.gapsFilled}` : '',
   ].filter(Boolean);
   return `  => ${parts.length ? parts.join('; ') : 'nothing'} | ${state.join(' ')}`;
 }

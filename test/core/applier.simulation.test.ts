@@ -3,8 +3,9 @@
  * reordered, duplicated, dropped, corrupted (caught by the real entry checksum before
  * the applier) and, for some, never delivered at all, on a skewed fake clock, with
  * fetches answered late. After every step: applied seqs strictly increase, nothing is
- * applied twice, every jump is a recorded skip, pending stays in bounds, and with
- * policy `halt` nothing is ever skipped. At the end every seq is applied or skipped.
+ * applied twice, every jump is a recorded skip, pending stays in bounds, no more holes
+ * are counted closed (filled or skipped) than opened, and with policy `halt` nothing is
+ * ever skipped. At the end every seq is applied or skipped.
  * OPLOG_SIM_SEEDS sets how many seeds (CI: the default); a failure prints its seed.
  */
 import { describe, expect, it } from 'vitest';
@@ -108,6 +109,7 @@ export function simulate(seed: number, policy: SkipPolicy): void {
       throw new Error(`seed ${seed}: pending ${applier.pendingEntries} entries`);
     if (applier.pendingBytes > config.pendingBytesMax)
       throw new Error(`seed ${seed}: pending ${applier.pendingBytes} bytes`);
+    checkGapCounts(seed, applier, 0);
     for (const r of now >= endMs ? [] : out.fetch) {
       // A store answers a fetch like a read: the range in order, at one time.
       const atMs = now + rng.int(1, 60);
@@ -146,6 +148,7 @@ export function simulate(seed: number, policy: SkipPolicy): void {
       counters: applier.counters,
       queue: queue.length,
     });
+  checkGapCounts(seed, applier, applier.gaps.length);
   const appliedSet = new Set(applied.map(Number));
   expect(appliedSet.size, `seed ${seed}: applied a seq twice`).toBe(applied.length);
   if (policy === 'skip') {
@@ -163,6 +166,19 @@ export function simulate(seed: number, policy: SkipPolicy): void {
     expect(applier.halted).toBe(firstLost <= total);
     expect(applier.divergent).toBe(false);
   }
+}
+
+/**
+ * Every hole closed (filled or skipped) was counted opened first, and so was every hole
+ * still open (`open`, counted only at the end: listing gaps costs an allocation).
+ * Holes merged into a neighbour leave the count without closing, hence ≥.
+ */
+function checkGapCounts(seed: number, applier: Applier, open: number): void {
+  const c = applier.counters;
+  if (c.gapsOpened - c.gapsFilled - c.skippedRanges < open)
+    throw new Error(
+      `seed ${seed}: ${open} gaps open but ${c.gapsOpened} opened, ${c.gapsFilled} filled, ${c.skippedRanges} skipped`,
+    );
 }
 
 function skippedBetween(skipped: readonly SeqRange[], last: bigint, next: bigint): boolean {
