@@ -13,7 +13,15 @@ import { loadConfig } from '../config/config.js';
 import { readSecret } from '../config/secret.js';
 import type { Logger } from '../core/telemetry.js';
 import { OplogService } from '../server/service.js';
-import { EXIT, describeCliError, examples, runSubcommand, subcommand, type CliIo } from './command.js';
+import {
+  EXIT,
+  describeCliError,
+  examples,
+  exitCodeFor,
+  runSubcommand,
+  subcommand,
+  type CliIo,
+} from './command.js';
 import { addServeConfigOptions, configFromFlags, type ServeConfigFlags } from './config.js';
 import { configSourcesHelp } from './config-flags.js';
 import { packageVersion } from './version.js';
@@ -41,7 +49,10 @@ export function defineServe(io: CliIo, processIo: ServeProcessIo = defaultProces
   return command.addHelpText(
     'after',
     examples(
-      ['oplog serve --role primary --cluster demo --store file:./data --http 127.0.0.1:8080', 'a primary on the embedded file store'],
+      [
+        'oplog serve --role primary --cluster demo --store file:./data --http 127.0.0.1:8080',
+        'a primary on the embedded file store',
+      ],
       [
         'oplog serve --role standby --cluster demo --store file:./data --http 127.0.0.1:8081 --snapshot-dir ./standby-snapshots',
         'a standby of it on the same machine',
@@ -79,7 +90,7 @@ async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo
     logger.error({ cause: describeCliError(error) }, 'could not start');
     logger.flush();
     io.err(`oplog serve: ${describeCliError(error)}`);
-    return EXIT.failure;
+    return exitCodeFor(error);
   }
   const signalled = new Promise<string>((resolve) => {
     let count = 0;

@@ -15,16 +15,18 @@
  *   taking requests and lets those in flight finish, then the node stops (the writer
  *   drains: nothing acknowledged is failed, nothing undurable acknowledged).
  */
-import { hostname } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Compression } from '../core/compression.js';
-import { ClosedError } from '../core/errors.js';
+import { ClosedError, ConfigError, LockedError } from '../core/errors.js';
 import { decodeVerifiedRecord } from '../core/record-codec.js';
 import type { Logger } from '../core/telemetry.js';
 import { seq as asSeq, type Entry } from '../core/types.js';
 import type { OplogConfig } from '../config/types.js';
 import { OplogNode } from '../node/node.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
-import { FileSnapshotStore } from '../snapshot/snapshot-store.js';
+import { FileSnapshotStore, snapshotsDir } from '../snapshot/snapshot-store.js';
+import { PidLock } from '../stores/file/pid-lock.js';
 import { EtcdElection } from '../stores/etcd/election.js';
 import { AppliedFeed } from './applied-feed.js';
 import type { CheckpointMismatch, CheckpointValue } from './checkpoints.js';
@@ -57,6 +59,7 @@ export class OplogService {
     private readonly node: OplogNode,
     private readonly election: EtcdElection | undefined,
     private readonly metrics: PromMetrics,
+    private readonly snapshotLock: PidLock,
     private http: HttpApi | undefined,
     /** `http://host:port` once listening. */
     public url: string,
@@ -64,7 +67,16 @@ export class OplogService {
 
   static async start(deps: ServiceDeps): Promise<OplogService> {
     const { config, logger } = deps;
-    const stores = await openNodeStores(config, deps.readSecret);
+    // Two nodes on one machine must not share a snapshot directory: their writes would
+    // interleave. The lock says which node holds it.
+    const snapshotLock = await lockSnapshotDir(config);
+    let stores: NodeStores;
+    try {
+      stores = await openNodeStores(config, deps.readSecret);
+    } catch (error) {
+      await snapshotLock.release();
+      throw error;
+    }
     const feed = new AppliedFeed({ ringEntriesMax: 10_000, ringBytesMax: 64 * 1024 * 1024 });
     // The state's hooks reach the service, which is built from the state: late bound.
     const late: { service?: OplogService } = {};
@@ -94,6 +106,7 @@ export class OplogService {
         applier: config.standby.applier,
         tickMs: config.standby.tickMs,
         logger,
+        metrics,
         promotionStores: () => stores.promotionStores(),
         ...(config.snapshots.everyEntries > 0
           ? {
@@ -141,6 +154,7 @@ export class OplogService {
       node,
       election,
       metrics,
+      snapshotLock,
       undefined,
       '',
     );
@@ -167,6 +181,7 @@ export class OplogService {
       await this.promoteLoop?.catch(() => undefined);
       if (this.deps.config.role !== 'auto') await this.election?.close().catch(() => undefined);
       await this.stores.close();
+      await this.snapshotLock.release();
       this.deps.logger.info({}, 'stopped');
     })();
     return this.stopping;
@@ -445,9 +460,21 @@ export class OplogService {
   }
 }
 
-/** `nodeId` default: `<hostname>-<pid>`. */
-export function defaultNodeId(): string {
-  return `${hostname()}-${process.pid}`;
+/** Takes `<snapshots.dir>/<cluster>/snapshots/LOCK` (a pid lock, taken over from a dead holder). */
+async function lockSnapshotDir(config: OplogConfig): Promise<PidLock> {
+  const dir = snapshotsDir(config.snapshots.dir, config.clusterId);
+  await mkdir(dir, { recursive: true });
+  try {
+    return await PidLock.acquire(join(dir, 'LOCK'));
+  } catch (error) {
+    if (error instanceof LockedError)
+      throw new ConfigError(
+        'snapshots.dir',
+        config.snapshots.dir,
+        `another live node uses it (${error.message}); give each node its own --snapshot-dir`,
+      );
+    throw error;
+  }
 }
 
 function splitHostPort(value: string): { host: string; port: number } {

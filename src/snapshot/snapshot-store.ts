@@ -146,10 +146,17 @@ export class FileSnapshotStore implements SnapshotStore {
   async importStored(manifest: SnapshotManifest, body: Uint8Array): Promise<SnapshotManifest> {
     const checked = this.checkManifest(manifest, 'from a peer');
     if (body.length !== checked.bodyBytes)
-      throw new MalformedError(`snapshot body from a peer (${body.length} bytes, manifest says ${checked.bodyBytes})`);
+      throw new MalformedError(
+        `snapshot body from a peer (${body.length} bytes, manifest says ${checked.bodyBytes})`,
+      );
     const found = xxh64(body);
     if (hex(found) !== checked.bodyChecksum)
-      throw new ChecksumMismatchError('snapshot-body', checked.lastSeq, BigInt(`0x${checked.bodyChecksum}`), found);
+      throw new ChecksumMismatchError(
+        'snapshot-body',
+        checked.lastSeq,
+        BigInt(`0x${checked.bodyChecksum}`),
+        found,
+      );
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(this.bodyPath(checked.lastSeq), body);
     await writeFileAtomic(this.manifestPath(checked.lastSeq), manifestJson(checked));

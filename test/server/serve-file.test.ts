@@ -171,7 +171,7 @@ describe('oplog serve on the file store', () => {
         'key over 4096 bytes',
         JSON.stringify({ type: 'put', key: 'é'.repeat(2049), value: '' }),
         auth,
-        400,
+        413,
         'OPLOG_TOO_LARGE',
       ],
       [

@@ -5,7 +5,7 @@
  * acknowledged append readable on it. Then `auto`: two standbys campaign for the etcd
  * leader key when the primary dies, and one takes over by itself.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -115,7 +115,9 @@ describeWithEtcd('oplog serve (etcd)', (etcdEndpoint) => {
       const cluster = `serve-auto-${process.pid}-${Date.now()}`;
       const nodes: ServeProcess[] = [];
       try {
-        const common = ['--cluster', cluster, ...stores, '--http', '127.0.0.1:0', '--lease-ttl', '2'];
+        const leaseFile = join(dir, `${cluster}.json`);
+        writeFileSync(leaseFile, JSON.stringify({ failover: { leaseTtlS: 2 } }));
+        const common = ['--config', leaseFile, '--cluster', cluster, ...stores, '--http', '127.0.0.1:0'];
         const first = await runServe([
           ...common,
           '--role',
