@@ -30,7 +30,7 @@ Exit codes:
   0  success
   1  failure: damage found, a store unreachable, states that differ (the message names the seq or file)
   2  bad input or config: an unknown option or command, a value out of its bound, no such log
-  3  the subcommand is not implemented yet (serve, bench)
+  3  the subcommand is not implemented yet (bench)
 
 Run oplog <command> --help for a command's options and examples.
 `;

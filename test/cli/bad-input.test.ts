@@ -144,7 +144,6 @@ describe('HOST:PORT flags', () => {
     ['inspect', '--kafka'],
     ['verify', '--etcd'],
     ['verify', '--kafka'],
-    ['serve', '--http'],
   ];
   for (const [command, flag] of flags) {
     const base = SUBCOMMANDS.find((s) => s.name === command)?.base ?? [];
@@ -181,9 +180,22 @@ describe('the rest of the command line', () => {
       /^oplog: \[OPLOG_INVALID_INPUT\] invalid --store: must be one of file, etcd, kafka, got "tape"/,
     ],
     [
-      ['serve', '--role', 'leader'],
-      /^oplog: \[OPLOG_INVALID_INPUT\] invalid --role: must be one of primary, standby, auto/,
+      ['serve', '--cluster', 'c', '--store', `file:${dataDir()}`, '--role', 'leader'],
+      /^oplog: \[OPLOG_CONFIG\] config role="leader": must be one of primary, standby, auto \(set by --role\)/,
     ],
+    [
+      ['serve', '--cluster', 'c', '--store', `file:${dataDir()}`, '--http', '1.2.3.4:65536'],
+      /^oplog: \[OPLOG_CONFIG\] config server\.http="1\.2\.3\.4:65536": must be HOST:PORT/,
+    ],
+    [
+      ['serve', '--cluster', '../x', '--store', `file:${dataDir()}`],
+      /^oplog: \[OPLOG_CONFIG\] config clusterId="\.\.\/x": must be a name/,
+    ],
+    [
+      ['serve', '--cluster', 'c', '--store', 'etcd://a:1,,b:2'],
+      /^oplog: \[OPLOG_CONFIG\] config --store="etcd:\/\/a:1,,b:2": host 2 is empty/,
+    ],
+    [['serve', '--cluster', 'c', '--store', `file:${dataDir()}`, '--role', 'auto'], /auto.*etcd/],
     [['inspect', '--limit'], /^oplog inspect: option '--limit <records>' argument missing/],
     [['frobnicate'], /^oplog: unknown command 'frobnicate'/],
     [

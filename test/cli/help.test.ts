@@ -70,7 +70,17 @@ describe('--help on every subcommand', () => {
       ],
     ],
     ['verify', ['--snapshot-dir <dir>', '--etcd <endpoints>', 'HOST:PORT[,HOST:PORT…]', '$ oplog verify']],
-    ['serve', ['--role <role>', 'primary | standby | auto', 'not implemented yet', '$ oplog serve']],
+    [
+      'serve',
+      [
+        '--role <role>',
+        'primary | standby | auto',
+        '--store <url>',
+        'Exit codes:',
+        'OPLOG_STORES',
+        '$ oplog serve',
+      ],
+    ],
     ['bench', ['not implemented yet', 'Examples:']],
     [
       'config',
@@ -108,7 +118,7 @@ describe('the real process', () => {
     }
   });
 
-  it('exit codes: 0 help, 2 bad input on stderr, 2 unknown option, 2 no command, 3 not implemented', async () => {
+  it('exit codes: 0 help, 2 bad input or config on stderr, 2 unknown option, 2 no command, 3 not implemented', async () => {
     const [helpResult, badValue, unknown, none, serve, bench] = await Promise.all([
       oplog('--help'),
       oplog('demo', '--value-bytes', '999999999'),
@@ -132,10 +142,11 @@ describe('the real process', () => {
     );
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/^Usage: oplog /);
-    expect(serve).toMatchObject({
-      status: 3,
-      stderr: 'oplog serve: not implemented yet (see README "Known limits")\n',
-    });
+    // serve without a cluster or a store: a config error naming both, before anything starts.
+    expect(serve.status).toBe(2);
+    expect(serve.stdout).toBe('');
+    expect(serve.stderr).toMatch(/^oplog: \[OPLOG_CONFIG\] config has 2 problems:\n {2}clusterId: is required/);
+    expect(serve.stderr).toContain('stores: is required');
     expect(bench.status).toBe(3);
   });
 });

@@ -6,6 +6,7 @@
  * standby from a peer's snapshot, SIGTERM with nothing acknowledged lost, a checkpoint
  * mismatch making a standby divergent, and the bad-input matrix with nothing written.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,21 @@ async function post(url: string, path: string, body: string, headers: Record<str
     body: (await response.json()) as Record<string, unknown>,
     headers: response.headers,
   };
+}
+
+/**
+ * POST through curl, which reports a response that arrives while the body is still
+ * being sent: a server refusing an oversized body answers 413 at once and closes, and
+ * fetch may see only the broken pipe.
+ */
+async function postEarly(url: string, path: string, body: string, headers: Record<string, string>) {
+  const file = join(mkdtempSync(join(tmpdir(), 'oplog-body-')), 'body.json');
+  writeFileSync(file, body);
+  const args = ['-s', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', `@${file}`];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
+  const out = execFileSync('curl', [...args, '-w', '\n%{http_code}', `${url}${path}`]).toString();
+  const at = out.lastIndexOf('\n');
+  return { status: Number(out.slice(at + 1)), body: JSON.parse(out.slice(0, at)) as Record<string, unknown> };
 }
 
 async function status(url: string): Promise<Record<string, unknown>> {
@@ -213,7 +229,12 @@ describe('oplog serve on the file store', () => {
     ];
     const before = await status(primary.url);
     for (const [what, body, headers, code, errorCode, field] of cases) {
-      const answer = await post(primary.url, '/v1/append', body, headers);
+      const answer = await (body.length > 8 * 1024 * 1024 ? postEarly : post)(
+        primary.url,
+        '/v1/append',
+        body,
+        headers,
+      );
       expect({ what, status: answer.status, code: answer.body['code'] }).toEqual({
         what,
         status: code,
@@ -366,6 +387,69 @@ describe('oplog serve on the file store', () => {
     const healthy = await status(standby.url);
     expect(healthy['divergent']).toBe(false);
     expect(((healthy['checkpoints'] as Record<string, unknown>)['checked'] as number) > 0).toBe(true);
+  });
+
+  it('serves HTTPS when given a certificate and key, and refuses a second node on the same snapshot directory', async () => {
+    const key = join(dir, 'tls-key.pem');
+    const cert = join(dir, 'tls-cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = await runServe(
+      [
+        '--config',
+        configFile(dir, 'tls', {
+          clusterId: 'served',
+          stores: [{ kind: 'file', dataDir }],
+          snapshots: { dir: join(dir, 'snapshots-tls') },
+          server: { tls: { certFile: cert, keyFile: key } },
+        }),
+        '--role',
+        'standby',
+        '--http',
+        '127.0.0.1:0',
+        '--node-id',
+        'tls',
+      ],
+      { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    );
+    extra.push(tls);
+    expect(tls.url).toMatch(/^https:\/\//);
+    const body = execFileSync('curl', ['-sk', `${tls.url}/healthz`]).toString();
+    expect(JSON.parse(body)).toEqual({ ok: true });
+    // The same snapshot directory as the running TLS node: refused, exit 2, naming it.
+    const second = await runServe([
+      '--config',
+      configFile(dir, 'tls2', {
+        clusterId: 'served',
+        stores: [{ kind: 'file', dataDir }],
+        snapshots: { dir: join(dir, 'snapshots-tls') },
+      }),
+      '--role',
+      'standby',
+      '--http',
+      '127.0.0.1:0',
+    ]).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    expect(second).toMatch(/exited \(2\) before listening.*snapshots\.dir.*another live node uses it/);
   });
 
   it('drains on SIGTERM: every acknowledged append survives, and the standby takes over', async () => {
