@@ -145,7 +145,9 @@ describe('the real process', () => {
     // serve without a cluster or a store: a config error naming both, before anything starts.
     expect(serve.status).toBe(2);
     expect(serve.stdout).toBe('');
-    expect(serve.stderr).toMatch(/^oplog: \[OPLOG_CONFIG\] config has 2 problems:\n {2}clusterId: is required/);
+    expect(serve.stderr).toMatch(
+      /^oplog: \[OPLOG_CONFIG\] config has 2 problems:\n {2}clusterId: is required/,
+    );
     expect(serve.stderr).toContain('stores: is required');
     expect(bench.status).toBe(3);
   });
