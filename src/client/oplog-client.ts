@@ -52,6 +52,16 @@ export class AppendOutcomeUnknownError extends Error {
   }
 }
 
+/** The stream jumped past a seq with no recorded skip: a broken promise of the server, never hidden. */
+export class WatchGapError extends Error {
+  constructor(
+    readonly expectedSeq: bigint,
+    readonly gotSeq: bigint,
+  ) {
+    super(`watch skipped from seq ${expectedSeq} to ${gotSeq}`);
+  }
+}
+
 export interface AppendResult {
   readonly seqs: bigint[];
   readonly epoch: bigint;
@@ -76,8 +86,15 @@ export interface WatchOptions {
   readonly signal?: AbortSignal;
   /** Told when the node cut the stream (the client resumes from resumeFromSeq by itself). */
   readonly onCut?: (reason: string, resumeFromSeq: bigint) => void;
+  /** Told of a range the node skipped (recorded in its status); the stream goes on past it. */
+  readonly onSkipped?: (fromSeq: bigint, toSeq: bigint) => void;
   /** Most reconnects in a row without an entry before the iterator throws. Default 10. */
   readonly reconnectsMax?: number;
+  /**
+   * A connection that brings no line (entries or heartbeats, sent every 15 s) for this
+   * long is dropped and resumed. Default 45,000 ms.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export class OplogClient {
@@ -121,16 +138,27 @@ export class OplogClient {
         delayMs *= 2;
         continue;
       }
-      const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+      let answer: Record<string, unknown>;
+      try {
+        answer = (await response.json()) as Record<string, unknown>;
+      } catch (error) {
+        // The node answered but the answer was lost: the append may well be durable.
+        throw new AppendOutcomeUnknownError(`append to ${this.urls[index]}: unreadable answer`, [], error);
+      }
       if (response.ok) {
+        const seqs = answer['seqs'];
+        if (!Array.isArray(seqs) || typeof answer['epoch'] !== 'string')
+          throw new AppendOutcomeUnknownError(`append to ${this.urls[index]}: malformed answer`, []);
         this.primary = index;
-        return {
-          seqs: (answer['seqs'] as string[]).map((s) => BigInt(s)),
-          epoch: BigInt(answer['epoch'] as string),
-        };
+        return { seqs: seqs.map((s) => BigInt(s as string)), epoch: BigInt(answer['epoch']) };
       }
       const error = httpError(response.status, answer);
-      if (answer['outcome'] === 'unknown' || answer['outcome'] === 'partial')
+      // A 5xx that does not say "failed" (ours, or a proxy's 502/504 after forwarding) may have written.
+      const unknown =
+        answer['outcome'] === 'unknown' ||
+        answer['outcome'] === 'partial' ||
+        (response.status >= 500 && answer['outcome'] !== 'failed');
+      if (unknown)
         throw new AppendOutcomeUnknownError(
           error.message,
           ((answer['seqs'] as string[] | undefined) ?? []).map((s) => BigInt(s)),
@@ -199,48 +227,67 @@ export class OplogClient {
     let idleReconnects = 0;
     const reconnectsMax = options.reconnectsMax ?? 10;
     while (!options.signal?.aborted) {
-      let response: Response;
+      // One controller per connection: the caller's abort, or an idle connection, ends it.
+      const connection = new AbortController();
+      const onAbort = () => connection.abort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const idleMs = options.idleTimeoutMs ?? 45_000;
+      let idle = setTimeout(() => connection.abort(), idleMs);
       try {
-        response = await fetch(`${this.urls[0]}/v1/watch?fromSeq=${next}`, {
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        });
-      } catch (error) {
-        if (options.signal?.aborted) return;
-        if (++idleReconnects > reconnectsMax) throw error;
-        await sleep(this.retryDelayMs * idleReconnects);
-        continue;
-      }
-      if (!response.ok)
-        throw httpError(
-          response.status,
-          (await response.json().catch(() => ({}))) as Record<string, unknown>,
-        );
-      try {
-        for await (const line of lines(response.body!)) {
-          const item = JSON.parse(line) as Record<string, unknown>;
-          if ('cut' in item) {
-            const cut = item['cut'] as { reason: string; resumeFromSeq: string };
-            options.onCut?.(cut.reason, BigInt(cut.resumeFromSeq));
-            break;
-          }
-          if ('heartbeat' in item) continue;
-          const entry: WatchedEntry = {
-            seq: BigInt(item['seq'] as string),
-            epoch: BigInt(item['epoch'] as string),
-            ts: item['ts'] as number,
-            type: item['type'] as string,
-            key: item['key'] as string,
-            value: Buffer.from(item['value'] as string, 'base64'),
-          };
-          if (entry.seq < next) continue;
-          if (entry.seq > next) throw new Error(`watch skipped from seq ${next} to ${entry.seq}`);
-          next = entry.seq + 1n;
-          idleReconnects = 0;
-          yield entry;
+        let response: Response;
+        try {
+          response = await fetch(`${this.urls[0]}/v1/watch?fromSeq=${next}`, { signal: connection.signal });
+        } catch (error) {
+          if (options.signal?.aborted) return;
+          if (++idleReconnects > reconnectsMax) throw error;
+          await sleep(this.retryDelayMs * idleReconnects);
+          continue;
         }
-      } catch (error) {
-        if (options.signal?.aborted) return;
-        if ((error as Error).message.startsWith('watch skipped')) throw error;
+        if (!response.ok)
+          throw httpError(
+            response.status,
+            (await response.json().catch(() => ({}))) as Record<string, unknown>,
+          );
+        try {
+          for await (const line of lines(response.body!)) {
+            clearTimeout(idle);
+            idle = setTimeout(() => connection.abort(), idleMs);
+            const item = JSON.parse(line) as Record<string, unknown>;
+            if ('cut' in item) {
+              const cut = item['cut'] as { reason: string; resumeFromSeq: string };
+              options.onCut?.(cut.reason, BigInt(cut.resumeFromSeq));
+              break;
+            }
+            if ('heartbeat' in item) continue;
+            if ('skipped' in item) {
+              const skipped = item['skipped'] as { fromSeq: string; toSeq: string };
+              if (BigInt(skipped.fromSeq) !== next) throw new WatchGapError(next, BigInt(skipped.fromSeq));
+              options.onSkipped?.(BigInt(skipped.fromSeq), BigInt(skipped.toSeq));
+              next = BigInt(skipped.toSeq) + 1n;
+              continue;
+            }
+            const entry: WatchedEntry = {
+              seq: BigInt(item['seq'] as string),
+              epoch: BigInt(item['epoch'] as string),
+              ts: item['ts'] as number,
+              type: item['type'] as string,
+              key: item['key'] as string,
+              value: Buffer.from(item['value'] as string, 'base64'),
+            };
+            if (entry.seq < next) continue;
+            if (entry.seq > next) throw new WatchGapError(next, entry.seq);
+            next = entry.seq + 1n;
+            idleReconnects = 0;
+            yield entry;
+          }
+        } catch (error) {
+          if (options.signal?.aborted) return;
+          if (error instanceof WatchGapError) throw error;
+        }
+      } finally {
+        clearTimeout(idle);
+        options.signal?.removeEventListener('abort', onAbort);
+        connection.abort();
       }
       if (++idleReconnects > reconnectsMax)
         throw new Error(`watch: ${reconnectsMax} reconnects without an entry`);

@@ -113,6 +113,20 @@ export class GroupCommitPlanner {
   }
 
   /**
+   * Whether offers of `entries` ops totalling `bytes` would all be accepted now, one
+   * after another: a caller that must write all of a request or none of it asks first.
+   */
+  canAccept(entries: number, bytes: number): boolean {
+    // Fenced: every offer is refused anyway (as fenced), so none is written.
+    if (this.stateValue === 'fenced') return true;
+    if (entries === 1 && this.bufferedEntries === 0) return true;
+    return (
+      this.bufferedEntries + entries <= this.limits.queueEntriesMax &&
+      this.bufferedBytes + bytes <= this.limits.queueBytesMax
+    );
+  }
+
+  /**
    * Accepts `op` (already validated; `bytes` is its encoded-size estimate) under seq
    * nextSeq with `ts = nowMs`, or refuses it without using a seq. A single op larger
    * than the queue bound is accepted only into an empty queue, so it cannot starve.

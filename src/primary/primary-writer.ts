@@ -175,8 +175,25 @@ export class PrimaryWriter {
 
   /** Appends in order; resolves with each op's seq. An op refused early rejects the whole call. */
   async appendMany(ops: readonly Op[]): Promise<Seq[]> {
-    for (const op of ops) validateOp(op);
-    return Promise.all(ops.map((op) => this.appendOne(op)));
+    return Promise.all(this.appendAll(ops));
+  }
+
+  /**
+   * All of `ops` or none: every op is validated and the queue must have room for all of
+   * them before any is given a seq, else this throws (the typed refusal, nothing
+   * queued). Returns one promise per op, in order, each settling as append()'s does.
+   */
+  appendAll(ops: readonly Op[]): Promise<Seq>[] {
+    let bytes = 0;
+    for (const op of ops) {
+      validateOp(op);
+      bytes += entryBytesEstimate(op);
+    }
+    if (this.stateValue === 'running' && !this.planner.canAccept(ops.length, bytes)) {
+      for (let i = 0; i < ops.length; i++) this.metrics.appended('refused');
+      throw new OverloadedError(this.planner.queuedEntries, this.planner.queuedBytes);
+    }
+    return ops.map((op) => this.appendOne(op));
   }
 
   /**

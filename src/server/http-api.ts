@@ -11,12 +11,20 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import {
   ClosedError,
   FencedError,
+  InvalidClusterIdError,
+  InvalidInputError,
+  InvalidStateError,
+  LockedError,
+  MalformedError,
   OplogError,
   OverloadedError,
   PromotionRefusedError,
   StaleReadError,
+  StoreUnavailableError,
+  TooLargeError,
   UnknownOutcomeError,
 } from '../core/errors.js';
+import { KEY_BYTES_MAX } from '../core/limits.js';
 import type { Entry, Op } from '../core/types.js';
 import type { NodeStatus } from '../node/node-status.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
@@ -41,6 +49,8 @@ export interface ServiceApi {
   waitForApplied(seq: bigint, timeoutMs: number): Promise<boolean>;
   promote(force: boolean): Promise<bigint>;
   readonly feed: AppliedFeed;
+  /** Set once stop() began: every new request is refused (503, nothing written). */
+  isStopping(): boolean;
   backfill(fromSeq: bigint, toSeq: bigint): AsyncIterable<Entry>;
   newestSnapshot(): Promise<{ manifest: SnapshotManifest; bodyPath: string } | undefined>;
   /** Why the node is not ready, or undefined when it is. */
@@ -52,6 +62,10 @@ export interface HttpApiOptions {
   readonly bodyLimitBytes: number;
   readonly readWaitMsMax: number;
   readonly watchBufferEntries: number;
+  /** Value bytes a watch may hold unsent. Default 64 MiB. */
+  readonly watchBufferBytes?: number;
+  /** Concurrent watch streams; one more is refused with 503. Default 256. */
+  readonly watchersMax?: number;
   readonly watchHeartbeatMs?: number;
   /** Bearer token guarding the mutating endpoints and snapshots; none: open. */
   readonly token?: string;
@@ -72,9 +86,12 @@ export function buildHttpApi(service: ServiceApi, options: HttpApiOptions): Http
   const app = Fastify({
     bodyLimit: options.bodyLimitBytes,
     logger: false,
+    // A key is up to 4 KiB of UTF-8: up to 12 KiB percent-encoded in the path.
+    routerOptions: { maxParamLength: 3 * KEY_BYTES_MAX + 16 },
     // Idle keep-alive sockets are closed at shutdown; requests in flight finish.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Refused by our own hook instead (below), in our error format.
+    return503OnClosing: false,
     ...(options.https === undefined ? {} : { https: options.https }),
   });
   const watches = new Set<(reason: CutReason) => void>();
@@ -95,17 +112,21 @@ export function buildHttpApi(service: ServiceApi, options: HttpApiOptions): Http
       .send(json({ code: 'OPLOG_NOT_FOUND', message: `no route ${request.method} ${request.url}` }));
   });
 
-  const guard = (request: FastifyRequest) => {
+  // Before anything else (the body is not even read): a stopping node takes no request.
+  app.addHook('onRequest', async () => {
+    if (service.isStopping())
+      throw new HttpError(503, 'OPLOG_CLOSED', 'the node is shutting down', undefined, { outcome: 'failed' });
+  });
+  /** Route hook of the guarded endpoints: runs before the body is read or parsed. */
+  const guard = async (request: FastifyRequest) => {
     if (tokenDigest === undefined) return;
-    const header = request.headers.authorization;
-    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const match = /^bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     // Digests have one length, so the comparison's time says nothing of the token.
-    if (given === undefined || !timingSafeEqual(digest(given), tokenDigest))
+    if (match === null || !timingSafeEqual(digest(match[1]!), tokenDigest))
       throw new HttpError(401, 'OPLOG_UNAUTHORIZED', 'a valid bearer token is required', 'authorization');
   };
 
-  app.post('/v1/append', async (request, reply) => {
-    guard(request);
+  app.post('/v1/append', { onRequest: guard }, async (request, reply) => {
     const ops = parseAppend(request.body);
     const writer = service.writer();
     if (writer === undefined || writer.state !== 'running') {
@@ -155,11 +176,23 @@ export function buildHttpApi(service: ServiceApi, options: HttpApiOptions): Http
   app.get<{ Querystring: Record<string, unknown> }>('/v1/watch', (request, reply) => {
     const fromSeq = parseU64('fromSeq', request.query.fromSeq, service.appliedSeq + 1n);
     if (fromSeq === 0n) throw new HttpError(400, 'OPLOG_INVALID_INPUT', 'fromSeq starts at 1', 'fromSeq');
+    const watchersMax = options.watchersMax ?? 256;
+    if (watches.size >= watchersMax)
+      throw new HttpError(
+        503,
+        'OPLOG_OVERLOADED',
+        `${watchersMax} watch streams are open already`,
+        undefined,
+        {
+          outcome: 'failed',
+        },
+      );
     reply.hijack();
     reply.raw.setHeader('oplog-applied-seq', service.appliedSeq.toString());
     const cut = serveWatch(service.feed, reply.raw, {
       fromSeq,
       bufferEntriesMax: options.watchBufferEntries,
+      bufferBytesMax: options.watchBufferBytes ?? 64 * 1024 * 1024,
       heartbeatMs: options.watchHeartbeatMs ?? 15_000,
       backfill: (from, to) => service.backfill(from, to),
       onEnd: (reason, resumeFromSeq) => {
@@ -170,15 +203,13 @@ export function buildHttpApi(service: ServiceApi, options: HttpApiOptions): Http
     watches.add(cut);
   });
 
-  app.post('/v1/promote', async (request, reply) => {
-    guard(request);
+  app.post('/v1/promote', { onRequest: guard }, async (request, reply) => {
     const { force } = parsePromote(request.body);
     const epoch = await service.promote(force);
     return reply.type('application/json').send(json({ promoted: true, epoch: epoch.toString() }));
   });
 
-  app.get('/v1/snapshot', async (request, reply) => {
-    guard(request);
+  app.get('/v1/snapshot', { onRequest: guard }, async (_request, reply) => {
     const newest = await service.newestSnapshot();
     if (newest === undefined)
       throw new HttpError(404, 'OPLOG_NO_SNAPSHOT', `node ${service.nodeId} holds no snapshot`);
@@ -219,7 +250,8 @@ async function sendAppend(
   writer: PrimaryWriter,
   ops: readonly Op[],
 ): Promise<FastifyReply> {
-  const results = await Promise.allSettled(ops.map((op) => writer.append(op)));
+  // All or none is queued (appendAll throws the refusal before any op has a seq).
+  const results = await Promise.allSettled(writer.appendAll(ops));
   const seqs = results.map((r) => (r.status === 'fulfilled' ? r.value.toString() : undefined));
   if (results.every((r) => r.status === 'fulfilled'))
     return reply.type('application/json').send(json({ seqs, epoch: writer.epoch.toString() }));
@@ -268,20 +300,25 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** Maps anything a route threw to its HTTP answer. */
+/** Maps anything a route threw to its HTTP answer: 4xx for the caller's faults and refusals, 5xx for ours. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof PromotionRefusedError)
     return new HttpError(409, error.code, error.message, undefined, { reasons: error.blockers });
   if (error instanceof FencedError)
     return new HttpError(409, error.code, error.message, undefined, { epoch: error.epoch.toString() });
-  if (error instanceof OverloadedError)
+  if (error instanceof InvalidStateError || error instanceof LockedError)
+    return new HttpError(409, error.code, error.message);
+  if (error instanceof TooLargeError) return new HttpError(413, error.code, error.message, error.what);
+  if (error instanceof InvalidInputError) return new HttpError(400, error.code, error.message, error.field);
+  if (error instanceof MalformedError || error instanceof InvalidClusterIdError)
+    return new HttpError(400, error.code, error.message);
+  // Refused before anything was queued: safe to retry.
+  if (error instanceof OverloadedError || error instanceof ClosedError)
     return new HttpError(503, error.code, error.message, undefined, { outcome: 'failed' });
-  if (error instanceof StaleReadError) return new HttpError(503, error.code, error.message);
-  if (error instanceof ClosedError)
-    return new HttpError(503, error.code, error.message, undefined, { outcome: 'failed' });
-  if (error instanceof OplogError)
-    return new HttpError(error.retryable ? 503 : 400, error.code, error.message);
+  if (error instanceof StaleReadError || error instanceof StoreUnavailableError)
+    return new HttpError(503, error.code, error.message);
+  if (error instanceof OplogError) return new HttpError(500, error.code, error.message);
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     const code =

@@ -13,7 +13,7 @@ export interface PromMetrics extends Metrics {
 
 export function promMetrics(options: { readonly processMetrics?: boolean } = {}): PromMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'oplog_process_' });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'oplog_' });
   const made = new Map<string, Counter | Gauge | Histogram>();
   const once = <T extends Counter | Gauge | Histogram>(name: string, make: () => T): T => {
     const existing = made.get(name);

@@ -18,14 +18,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compression } from '../core/compression.js';
-import { ClosedError, ConfigError, LockedError } from '../core/errors.js';
+import { ClosedError, ConfigError, LockedError, TruncatedError } from '../core/errors.js';
 import { decodeVerifiedRecord } from '../core/record-codec.js';
 import type { Logger } from '../core/telemetry.js';
 import { seq as asSeq, type Entry } from '../core/types.js';
 import type { OplogConfig } from '../config/types.js';
 import { OplogNode } from '../node/node.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
-import { FileSnapshotStore, snapshotsDir } from '../snapshot/snapshot-store.js';
+import { FileSnapshotStore, snapshotsDir, type SnapshotManifest } from '../snapshot/snapshot-store.js';
 import { PidLock } from '../stores/file/pid-lock.js';
 import { EtcdElection } from '../stores/etcd/election.js';
 import { AppliedFeed } from './applied-feed.js';
@@ -172,12 +172,17 @@ export class OplogService {
     return service;
   }
 
-  /** Stops the service (idempotent): watches cut, requests drained, node stopped, stores closed. */
+  /**
+   * Stops the service (idempotent): new requests are refused (503, nothing written),
+   * watches cut, the node stopped — its writer drains and answers every append in
+   * flight, which lets the listener finish those requests — then the stores closed.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.http?.cutWatches('shutting_down');
-      await this.http?.app.close();
+      const listenerClosed = this.http?.app.close();
       await this.node.stop();
+      await listenerClosed;
       await this.promoteLoop?.catch(() => undefined);
       if (this.deps.config.role !== 'auto') await this.election?.close().catch(() => undefined);
       await this.stores.close();
@@ -231,11 +236,13 @@ export class OplogService {
     const scan = await this.snapshots.scan();
     for (const refused of scan.refused)
       logger.warn({ path: refused.path, reason: refused.reason }, 'snapshot refused');
+    let installed = false;
     for (const manifest of [...scan.manifests].reverse()) {
       try {
         await this.install(manifest);
         logger.info({ lastSeq: manifest.lastSeq.toString(), source: 'local' }, 'snapshot installed');
-        return;
+        installed = true;
+        break;
       } catch (error) {
         logger.warn(
           { lastSeq: manifest.lastSeq.toString(), cause: String(error) },
@@ -245,15 +252,35 @@ export class OplogService {
     }
     const peer = config.bootstrap.peer;
     if (peer === undefined) return;
+    if (installed && !(await this.belowRetention())) return;
     const token =
       config.auth.tokenFile === undefined ? undefined : await this.deps.readSecret(config.auth.tokenFile);
-    const fetched = await fetchPeerSnapshot(peer, this.snapshots, config.clusterId, token);
+    let fetched: SnapshotManifest | undefined;
+    try {
+      fetched = await fetchPeerSnapshot(peer, this.snapshots, config.clusterId, token);
+    } catch (error) {
+      // The log may still hold everything from seq 1; if it does not, following fails
+      // closed with TruncatedError, which the status then shows.
+      logger.warn({ peer, cause: String(error) }, 'peer snapshot unavailable: replaying the log');
+      return;
+    }
     if (fetched === undefined) {
-      logger.info({ peer }, 'the peer has no snapshot: replaying the log from the start');
+      logger.info({ peer }, 'the peer has no snapshot: replaying the log');
       return;
     }
     await this.install(fetched);
     logger.info({ lastSeq: fetched.lastSeq.toString(), source: peer }, 'snapshot installed');
+  }
+
+  /** Whether the log no longer holds the next seq this node needs (retention removed it). */
+  private async belowRetention(): Promise<boolean> {
+    const next = asSeq(this.standby.status.appliedSeq + 1n);
+    try {
+      for await (const record of this.stores.source.read(next, 1)) void record;
+      return false;
+    } catch (error) {
+      return error instanceof TruncatedError;
+    }
   }
 
   private async install(manifest: Awaited<ReturnType<FileSnapshotStore['latest']>> & object): Promise<void> {
@@ -283,9 +310,13 @@ export class OplogService {
     }
   }
 
-  /** With etcd, a writing node holds the leader key so that `auto` standbys do not campaign. */
+  /**
+   * With etcd, a writing node holds the leader key, so that `auto` standbys do not
+   * campaign against the writer this node is (after a start as primary or a manual
+   * promotion; automatic failover takes the key itself before promoting).
+   */
   private async holdLeadership(): Promise<void> {
-    if (this.election === undefined || this.deps.config.role === 'auto') return;
+    if (this.election === undefined) return;
     await this.election
       .campaign({ force: true })
       .catch((error: unknown) =>
@@ -337,6 +368,9 @@ export class OplogService {
     events.on('loop-failed', (e) =>
       logger.warn({ loop: e.loop, outcome: e.outcome, cause: String(e.error) }, 'loop failed'),
     );
+    // A writer that stopped (fenced, failed, closed) gives the leader key up at once, so
+    // that an `auto` standby can take over without waiting out the lease.
+    events.on('writer-stopped', () => void this.election?.resign());
     events.on('writer-stopped', (e) =>
       (e.error instanceof ClosedError ? logger.info : logger.warn).call(
         logger,
@@ -361,6 +395,7 @@ export class OplogService {
       primaryEpoch: () => this.stores.source.currentEpoch(),
       read: (key) => this.standby.read(() => this.state.kv.get(key)).value,
       waitForApplied: (seq, timeoutMs) => this.waitForApplied(seq, timeoutMs),
+      isStopping: () => this.stopping !== undefined,
       promote: async (force) => {
         const writer = await node.promote({ force });
         await this.holdLeadership();
@@ -382,13 +417,10 @@ export class OplogService {
   private waitForApplied(seq: bigint, timeoutMs: number): Promise<boolean> {
     if (this.standby.status.appliedSeq >= seq) return Promise.resolve(true);
     if (timeoutMs === 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.standby.waitForApplied(seq).then(
-        () => (clearTimeout(timer), resolve(true)),
-        () => (clearTimeout(timer), resolve(false)),
-      );
-    });
+    return this.standby.waitForApplied(seq, AbortSignal.timeout(timeoutMs)).then(
+      () => true,
+      () => false,
+    );
   }
 
   private async *backfill(fromSeq: bigint, toSeq: bigint): AsyncIterable<Entry> {

@@ -6,7 +6,9 @@
  * for its bounded buffer, a snapshot install, a log truncated below N, shutdown) ends
  * it with a last line `{"cut": {"reason", "resumeFromSeq"}}` naming the seq to resume
  * from. A heartbeat line `{"heartbeat": {"appliedSeq"}}` goes out while idle, so a
- * consumer can tell a quiet log from a dead connection.
+ * consumer can tell a quiet log from a dead connection. A range the node skipped (its
+ * skip policy gave up on a gap; recorded and counted in its status) is a line
+ * `{"skipped": {"fromSeq", "toSeq"}}`, never a silent jump.
  */
 import type { ServerResponse } from 'node:http';
 import type { Entry } from '../core/types.js';
@@ -17,8 +19,9 @@ export type CutReason =
 
 export interface WatchOptions {
   readonly fromSeq: bigint;
-  /** Entries held unsent (socket backed up) before the consumer is cut. */
+  /** Entries, and their value bytes, held unsent (socket backed up) before the consumer is cut. */
   readonly bufferEntriesMax: number;
+  readonly bufferBytesMax: number;
   readonly heartbeatMs: number;
   /** Applied entries from `fromSeq` up to `toSeq` from the log, for seqs the ring no longer holds. */
   readonly backfill: (fromSeq: bigint, toSeq: bigint) => AsyncIterable<Entry>;
@@ -47,6 +50,7 @@ export function serveWatch(
   let ended = false;
   /** Live entries not yet written (while backfilling, or while the socket is backed up). */
   const queued: Entry[] = [];
+  let queuedBytes = 0;
   let writing = false;
   let backfilling = true;
 
@@ -65,7 +69,9 @@ export function serveWatch(
     entry: (entry) => {
       if (ended) return;
       queued.push(entry);
-      if (queued.length > options.bufferEntriesMax) end('slow_consumer');
+      queuedBytes += entry.value.length;
+      if (queued.length > options.bufferEntriesMax || queuedBytes > options.bufferBytesMax)
+        end('slow_consumer');
       else void pump();
     },
     restored: () => end('snapshot_installed'),
@@ -81,7 +87,10 @@ export function serveWatch(
   /** Writes one entry if it is the next seq (older ones are dropped: already sent). */
   const send = async (entry: Entry): Promise<void> => {
     if (entry.seq < nextSeq) return;
-    if (entry.seq > nextSeq) throw new Error(`watch would skip from ${nextSeq} to ${entry.seq}`);
+    if (entry.seq > nextSeq)
+      res.write(
+        `${JSON.stringify({ skipped: { fromSeq: nextSeq.toString(), toSeq: (entry.seq - 1n).toString() } })}\n`,
+      );
     nextSeq = entry.seq + 1n;
     if (!res.write(entryLine(entry))) await drained(res);
   };
@@ -90,7 +99,11 @@ export function serveWatch(
     if (writing || backfilling || ended) return;
     writing = true;
     try {
-      while (queued.length > 0 && !ended) await send(queued.shift()!);
+      while (queued.length > 0 && !ended) {
+        const entry = queued.shift()!;
+        queuedBytes -= entry.value.length;
+        await send(entry);
+      }
     } catch {
       end('slow_consumer');
     } finally {

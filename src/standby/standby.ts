@@ -456,18 +456,32 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     await this.running;
   }
 
-  /** Resolves once `seq` is applied (or rejects if the standby stops or fails first). */
-  waitForApplied(seq: bigint): Promise<void> {
+  /**
+   * Resolves once `seq` is applied; rejects if the standby stops or fails first, or
+   * when `signal` aborts (its waiter is then dropped at once: a caller that gives up
+   * leaves nothing behind).
+   */
+  waitForApplied(seq: bigint, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      const done = () => {
+        this.appliedWaiters.delete(check);
+        signal?.removeEventListener('abort', aborted);
+      };
       const check = () => {
         if (this.core.appliedSeq >= seq) {
-          this.appliedWaiters.delete(check);
+          done();
           resolve();
         } else if (this.stateValue === 'stopped' || this.stateValue === 'failed') {
-          this.appliedWaiters.delete(check);
+          done();
           reject(new Error(`standby ${this.stateValue} before seq ${seq}`));
         }
       };
+      const aborted = () => {
+        done();
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', aborted, { once: true });
       this.appliedWaiters.add(check);
       check();
     });
