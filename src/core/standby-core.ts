@@ -137,16 +137,17 @@ export class StandbyCore {
   }
 
   /**
-   * The source's committed head, read just after (re)connecting: as observeHead, and a
-   * syncing node already at or past it has caught up — the case no delivery would show
-   * (an empty log, or nothing new since the node last applied).
+   * The source's committed head, read just after (re)connecting: a syncing node already
+   * at or past it has caught up — the case no delivery would show (an empty log, or
+   * nothing new since the node last applied). A head beyond the applied seq changes
+   * nothing: the subscription is about to deliver those records, and marking them as a
+   * gap would fetch them twice.
    */
-  headRead(headSeq: Seq, nowMs: number): StandbyOutput {
-    if (this.closed) return NOTHING;
-    const out = this.derive(this.applier.observeHead(headSeq, nowMs));
-    const caughtUp = !this.applier.halted && this.applier.appliedSeq >= this.applier.knownHeadSeq;
-    if (!caughtUp || this.stateValue !== 'syncing') return out;
-    return { ...out, events: [...out.events, this.fire('caught_up')] };
+  headRead(headSeq: Seq): StandbyOutput {
+    if (this.closed || this.stateValue !== 'syncing' || this.applier.halted) return NOTHING;
+    const applied = this.applier.appliedSeq;
+    if (applied < headSeq || applied < this.applier.knownHeadSeq) return NOTHING;
+    return { ...NOTHING, events: [this.fire('caught_up')] };
   }
 
   /** Time passed: fetches for old gaps, skips (or a halt) on expired ones. */

@@ -588,7 +588,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   /** After connecting: the committed head, so a node with nothing to apply is seen caught up. */
   private async readHead(): Promise<void> {
     const head = await this.options.source.head().catch(() => undefined);
-    if (head !== undefined && !this.suspended) this.carry(this.core.headRead(head.lastSeq, this.nowMs()));
+    if (head !== undefined && !this.suspended) this.carry(this.core.headRead(head.lastSeq));
   }
 
   /** A failure the source may recover from: degraded (fail closed), retried by the caller. */
