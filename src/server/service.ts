@@ -14,6 +14,11 @@
  * - **Shutdown** (stop()): watch streams are cut with a reason, the listener stops
  *   taking requests and lets those in flight finish, then the node stops (the writer
  *   drains: nothing acknowledged is failed, nothing undurable acknowledged).
+ *
+ * Over 350 lines because those steps share the node's parts (supervisor, stores, state,
+ * snapshots, listener); what does not is apart: the node's options (node-options.ts),
+ * the status and readiness (node-report.ts), the routes (http-api.ts), the stores
+ * (open-stores.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +29,8 @@ import type { Logger } from '../core/telemetry.js';
 import { seq as asSeq, type Entry } from '../core/types.js';
 import type { OplogConfig } from '../config/types.js';
 import { OplogNode } from '../node/node.js';
+import { nodeOptions } from './node-options.js';
+import { notReadyReason, statusDocument } from './node-report.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
 import { FileSnapshotStore, snapshotsDir, type SnapshotManifest } from '../snapshot/snapshot-store.js';
 import { PidLock } from '../stores/file/pid-lock.js';
@@ -96,55 +103,17 @@ export class OplogService {
       stores.etcd === undefined
         ? undefined
         : new EtcdElection(stores.etcd, { leaseTtlS: config.failover.leaseTtlS, nodeId: config.nodeId });
-    const node = new OplogNode({
-      role: 'standby',
-      standby: {
-        source: stores.source,
-        fetchStore: stores.fetch,
-        stateMachine: state,
+    const node = new OplogNode(
+      nodeOptions(config, {
+        stores,
+        state,
+        snapshots,
+        metrics,
+        election,
         compression: deps.compression,
-        applier: config.standby.applier,
-        tickMs: config.standby.tickMs,
         logger,
-        metrics,
-        promotionStores: () => stores.promotionStores(),
-        ...(config.snapshots.everyEntries > 0
-          ? {
-              snapshotPolicy: {
-                sink: snapshots,
-                everyEntries: config.snapshots.everyEntries,
-                keep: config.snapshots.keep,
-              },
-            }
-          : {}),
-      },
-      writer: {
-        limits: {
-          batchEntriesMax: config.writer.batchEntriesMax,
-          batchBytesMax: config.writer.batchBytesMax,
-          lingerMs: config.writer.lingerMs,
-          pipelineDepth: config.writer.pipelineDepth,
-          queueEntriesMax: config.writer.queueEntriesMax,
-          queueBytesMax: config.writer.queueBytesMax,
-        },
-        retryDelayMs: config.writer.retryDelayMs,
-        retryDelayMaxMs: config.writer.retryDelayMaxMs,
-        metrics,
-        logger,
-      },
-      ...(config.role === 'auto' && election !== undefined
-        ? {
-            election,
-            failover: {
-              baseDelayMs: config.failover.baseDelayMs,
-              lagDelayMsPerEntry: config.failover.lagDelayMsPerEntry,
-              retryMs: config.failover.retryMs,
-            },
-          }
-        : {}),
-      onListenerError: (name, error) =>
-        logger.warn({ listener: name, cause: String(error) }, 'a node event listener threw'),
-    });
+      }),
+    );
     const service = new OplogService(
       deps,
       stores,
@@ -387,7 +356,14 @@ export class OplogService {
       nodeId: config.nodeId,
       clusterId: config.clusterId,
       status: () => node.status,
-      statusDocument: () => this.statusDocument(),
+      statusDocument: () =>
+        statusDocument(this.node.status, {
+          config,
+          version: this.deps.version,
+          stores: this.stores.byKind,
+          checkpointsChecked: this.state.checkpoints.checked,
+          mismatch: this.divergence,
+        }),
       get appliedSeq() {
         return node.standby!.status.appliedSeq;
       },
@@ -409,7 +385,7 @@ export class OplogService {
           ? undefined
           : { manifest, bodyPath: this.snapshots.bodyPath(manifest.lastSeq) };
       },
-      notReadyReason: () => this.notReadyReason(),
+      notReadyReason: () => notReadyReason(this.node.status, config),
       metricsText: () => this.metrics.text(),
     };
   }
@@ -433,63 +409,6 @@ export class OplogService {
       if (record.lastSeq >= toSeq) return;
     }
   }
-
-  private notReadyReason(): string | undefined {
-    const status = this.node.status;
-    const standby = status.standby!;
-    if (standby.divergent) return 'divergent';
-    if (status.writing) return undefined;
-    if (this.deps.config.role === 'primary') return `not writing yet (state ${status.state})`;
-    if (status.state !== 'watching') return `state ${status.state}`;
-    if (standby.lagMs > this.deps.config.standby.maxLagMs)
-      return `lag ${standby.lagMs} ms over maxLagMs ${this.deps.config.standby.maxLagMs}`;
-    return undefined;
-  }
-
-  private async statusDocument(): Promise<Record<string, unknown>> {
-    const status = this.node.status;
-    const standby = status.standby!;
-    const stores = await Promise.all(
-      [...this.stores.byKind].map(async ([kind, store]) => {
-        try {
-          const head = await withTimeout(store.head(), 2_000);
-          return { kind, headSeq: head.lastSeq.toString(), epoch: head.epoch.toString() };
-        } catch (error) {
-          return { kind, error: String(error) };
-        }
-      }),
-    );
-    return {
-      nodeId: this.deps.config.nodeId,
-      clusterId: this.deps.config.clusterId,
-      version: this.deps.version,
-      role: this.deps.config.role,
-      state: status.state,
-      writing: status.writing,
-      epoch: status.epoch?.toString() ?? null,
-      headSeq: standby.headSeq.toString(),
-      appliedSeq: standby.appliedSeq.toString(),
-      lag: { entries: standby.lagEntries.toString(), seconds: standby.lagMs / 1000 },
-      degraded: standby.degraded,
-      divergent: standby.divergent,
-      checkpoints: {
-        everyEntries: this.deps.config.checkpoints.everyEntries,
-        checked: this.state.checkpoints.checked,
-        mismatch: this.divergence ?? null,
-      },
-      skippedEntries: standby.skippedEntries.toString(),
-      corruptRecords: standby.corruptRecords,
-      snapshotSeq: standby.snapshotSeq.toString(),
-      stores,
-      lastError: standby.lastError ?? status.error ?? null,
-      failover: status.failover ?? null,
-      promotion: {
-        attempts: standby.promotionAttempts,
-        lastError: standby.lastPromotionError ?? null,
-        overrides: standby.promotionOverrides,
-      },
-    };
-  }
 }
 
 /** Takes `<snapshots.dir>/<cluster>/snapshots/LOCK` (a pid lock, taken over from a dead holder). */
@@ -512,14 +431,4 @@ async function lockSnapshotDir(config: OplogConfig): Promise<PidLock> {
 function splitHostPort(value: string): { host: string; port: number } {
   const at = value.lastIndexOf(':');
   return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e as Error)),
-    );
-  });
 }
