@@ -14,6 +14,7 @@ import type {
   StoreConfig,
   StoreKind,
 } from '../config/types.js';
+import { ConfigError } from '../core/errors.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
 import { FileLogStore } from '../stores/file/file-store.js';
 import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
@@ -34,6 +35,7 @@ export interface NodeStores {
 export type SecretReader = (path: string) => Promise<string>;
 
 export async function openNodeStores(config: OplogConfig, readSecret: SecretReader): Promise<NodeStores> {
+  refuseUnwiredSecurity(config.stores);
   const byKind = new Map<StoreKind, LogStore>();
   const opened: LogStore[] = [];
   let fileWriter: FileLogStore | undefined;
@@ -153,4 +155,25 @@ async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecr
           },
         }),
   };
+}
+
+/**
+ * TLS and credentials for etcd and Kafka are in the config, but the store clients do
+ * not take them yet: refuse such a config rather than connect in the clear.
+ */
+function refuseUnwiredSecurity(stores: readonly StoreConfig[]): void {
+  stores.forEach((store, i) => {
+    const set =
+      store.kind === 'etcd'
+        ? (['tls', 'auth'] as const).filter((k) => store[k] !== undefined)
+        : store.kind === 'kafka'
+          ? (['tls', 'sasl'] as const).filter((k) => store[k] !== undefined)
+          : [];
+    if (set.length > 0)
+      throw new ConfigError(
+        `stores.${i}.${set[0]}`,
+        '(set)',
+        `${store.kind} ${set.join(' and ')} are not supported by this version's ${store.kind} client yet (README "Known limits"); nothing was connected`,
+      );
+  });
 }
