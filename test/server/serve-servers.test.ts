@@ -106,6 +106,17 @@ describeWithEtcd('oplog serve (etcd)', (etcdEndpoint) => {
         }
         const { seqs } = await client.append(put('after', 'failover'));
         expect(seqs[0]! > lastAcked).toBe(true);
+
+        // The whole history, from the promoted node's change stream: every acknowledged
+        // value exactly once at its seq, every unknown one at most once, nothing else twice.
+        const seen = new Map<string, bigint[]>();
+        for await (const entry of client.watch(1n, { signal: AbortSignal.timeout(60_000) })) {
+          const value = Buffer.from(entry.value).toString();
+          seen.set(value, [...(seen.get(value) ?? []), entry.seq]);
+          if (entry.seq === seqs[0]) break;
+        }
+        for (const [seq, , value] of writer.acked) expect(seen.get(value), value).toEqual([seq]);
+        for (const [value, at] of seen) if (value !== 'failover') expect(at, value).toHaveLength(1);
       } finally {
         await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
       }
