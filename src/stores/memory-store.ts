@@ -5,6 +5,7 @@
 import { ClosedError, TruncatedError } from '../core/errors.js';
 import type { BatchRecord, VerifiedRecord } from '../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../core/types.js';
+import { AppendQueue } from './append-queue.js';
 import type { LogStore, Subscription } from './log-store.js';
 import { checkFence, decideAppend, verifyForAppend } from './contract-rules.js';
 import { recordIndexCovering } from './record-search.js';
@@ -22,13 +23,24 @@ export class MemoryLogStore implements LogStore {
 
   constructor(private readonly pageRecords = 64) {}
 
-  /** Appends run one after another, in call order, like a real store's single writer. */
-  private appendChain: Promise<unknown> = Promise.resolve();
+  /**
+   * Appends run one after another, in call order, like a real store's single writer:
+   * one record per group, and a refused one fails alone. The pause before each keeps
+   * the turn the promise chain this replaced had, so an append called just before
+   * close() still meets ClosedError. Fence and retention act at once, outside it.
+   */
+  private readonly queue = new AppendQueue<{ readonly record: BatchRecord; readonly epoch: Epoch }>({
+    cut: () => 1,
+    write: async ([append]) => {
+      await this.appendNow(append!.item.record, append!.item.epoch);
+      append!.resolve();
+    },
+    onWriteFailure: 'group',
+    beforeCut: () => Promise.resolve(),
+  });
 
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    const result = this.appendChain.then(() => this.appendNow(record, epoch));
-    this.appendChain = result.catch(() => undefined);
-    return result;
+    return this.queue.append({ record, epoch });
   }
 
   private async appendNow(record: BatchRecord, epoch: Epoch): Promise<void> {

@@ -17,9 +17,9 @@
  * that seq. So the subscription can never skip or resume blindly, and while the watch
  * keeps up, following costs no read at all.
  *
- * Over 350 lines because the append queue, the read path and the subscription share
- * one client, one key layout and one error translation; the lease election, which
- * shares them too, is ./election.ts.
+ * Over 350 lines because the group transaction, the read path and the subscription
+ * share one client, one key layout and one error translation; the lease election, which
+ * shares them too, is ./election.ts, and the append queue is ../append-queue.ts.
  */
 import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
@@ -33,6 +33,7 @@ import {
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { AppendQueue, type QueuedAppend } from '../append-queue.js';
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
@@ -65,11 +66,9 @@ const SEQ_DIGITS = 20;
 /** etcd allows 128 operations per transaction (default --max-txn-ops); 2 are the head keys. */
 const TXN_RECORDS_MAX = 126;
 
-interface AppendJob {
+interface AppendItem {
   readonly record: BatchRecord;
   readonly epoch: Epoch;
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 export class EtcdLogStore implements LogStore {
@@ -117,67 +116,61 @@ export class EtcdLogStore implements LogStore {
    * concurrent transactions in any order, and a record that overtook its predecessor
    * would fail its head compare. Appends that queue up while a transaction runs go
    * together into the next one (one raft proposal, one fsync), within etcd's request
-   * size and operation limits: that is where pipelining pays with etcd.
+   * size and operation limits: that is where pipelining pays with etcd. Fence and
+   * retention are not queued (as before the shared queue): a fence may land before
+   * appends called earlier, which then fail as fenced, as the contract allows.
    */
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, epoch, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        void this.drain();
-      }
-    });
+    return this.queue.append({ record, epoch });
   }
-
-  private readonly queue: AppendJob[] = [];
-  private draining = false;
 
   /**
-   * Writes the queue group by group. A group's transaction that etcd refuses (fence,
-   * gap, or records already stored by an earlier attempt) is decided record by record,
-   * each answered at once by its own transaction's Else reads. When etcd does not
-   * answer (timeout, unavailable, closed), nothing after the failed call can go before
-   * it does: the rest of the group and everything queued behind it fail together, with
-   * that one error, so an outage costs one call timeout, not one per record.
+   * When etcd does not answer (timeout, unavailable, closed), nothing after the failed
+   * call can go before it does: the rest of the group and everything queued behind it
+   * fail together, with that one error, so an outage costs one call timeout, not one
+   * per record.
    */
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.takeGroup();
-      let done = 0;
-      try {
-        if (group.length > 1 && (await this.appendGroup(group))) {
-          for (const job of group) job.resolve();
-          continue;
-        }
-        for (const job of group) {
-          await this.appendOnce(job.record, job.epoch).then(job.resolve, (error: unknown) => {
-            if (!answered(error)) throw error;
-            job.reject(error);
-          });
-          done++;
-        }
-      } catch (error) {
-        const unanswered = [...group.slice(done), ...this.queue.splice(0)];
-        for (const job of unanswered) job.reject(error);
-      }
-    }
-    // Cleared in the same step that saw the queue empty: a later append starts a drain.
-    this.draining = false;
-  }
+  private readonly queue = new AppendQueue<AppendItem>({
+    cut: (run) => this.groupLength(run),
+    write: (group) => this.writeGroup(group),
+    onWriteFailure: 'queued',
+  });
 
-  /** The longest prefix of the queue that is contiguous, of one epoch, and within limits. */
-  private takeGroup(): AppendJob[] {
-    const group = [this.queue.shift()!];
-    let bytes = group[0]!.record.bytes.length;
-    while (this.queue.length > 0 && group.length < TXN_RECORDS_MAX) {
-      const next = this.queue[0]!;
-      const last = group.at(-1)!;
+  /** The longest prefix of `run` that is contiguous, of one epoch, and within limits. */
+  private groupLength(run: readonly QueuedAppend<AppendItem>[]): number {
+    let count = 1;
+    let bytes = run[0]!.item.record.bytes.length;
+    while (count < run.length && count < TXN_RECORDS_MAX) {
+      const next = run[count]!.item;
+      const last = run[count - 1]!.item;
       if (next.epoch !== last.epoch || next.record.firstSeq !== last.record.lastSeq + 1n) break;
       if (bytes + next.record.bytes.length > this.txnBytesMax) break;
       bytes += next.record.bytes.length;
-      group.push(this.queue.shift()!);
+      count++;
     }
-    return group;
+    return count;
+  }
+
+  /**
+   * Writes a group in one transaction. One that etcd refuses (fence, gap, or records
+   * already stored by an earlier attempt) is decided record by record, each answered at
+   * once by its own transaction's Else reads. Throws when etcd does not answer.
+   */
+  private async writeGroup(group: readonly QueuedAppend<AppendItem>[]): Promise<void> {
+    if (group.length > 1 && (await this.appendGroup(group.map((a) => a.item)))) {
+      for (const append of group) append.resolve();
+      return;
+    }
+    for (const append of group) {
+      try {
+        await this.appendOnce(append.item.record, append.item.epoch);
+      } catch (error) {
+        if (!answered(error)) throw error;
+        append.reject(error);
+        continue;
+      }
+      append.resolve();
+    }
   }
 
   /**
@@ -185,13 +178,13 @@ export class EtcdLogStore implements LogStore {
    * or a record does not verify (each is then decided on its own). Throws when etcd
    * does not answer.
    */
-  private async appendGroup(group: readonly AppendJob[]): Promise<boolean> {
+  private async appendGroup(group: readonly AppendItem[]): Promise<boolean> {
     this.checkOpen();
     const first = group[0]!;
     const epoch = first.epoch;
     let verified: BatchRecord[];
     try {
-      verified = group.map((job) => verifyRecord(job.record.bytes));
+      verified = group.map((item) => verifyRecord(item.record.bytes));
     } catch {
       return false;
     }
@@ -202,8 +195,8 @@ export class EtcdLogStore implements LogStore {
         .if(this.epochKey, 'Value', '==', String(epoch))
         .and(this.headKey, 'Value', '==', String(verified[0]!.firstSeq - 1n))
         .then(
-          ...group.map((job, i) =>
-            this.client.put(this.logKey(verified[i]!.firstSeq)).value(bufferView(job.record.bytes)),
+          ...group.map((item, i) =>
+            this.client.put(this.logKey(verified[i]!.firstSeq)).value(bufferView(item.record.bytes)),
           ),
           this.client.put(this.headKey).value(String(last.lastSeq)),
           this.client.put(this.headEpochKey).value(String(last.epoch)),

@@ -6,51 +6,43 @@
  *
  * Durability: appends that arrive while a write is in progress are written together
  * and made durable by one fdatasync (group commit at the store); then the recovery
- * point is moved past them (one pwrite + fdatasync of the mark file, beside the next
- * group's write), and only then do their appends resolve. So every acknowledged
- * record is at or below the mark, and anything past it was never acknowledged.
- * Recovery on open verifies every record: damage at or below the mark is a
- * {@link CorruptStoreError} naming file, offset, seq and check, and nothing is cut; bad bytes past it are a torn tail, cut by a writer
- * (with a warning naming the byte range and seqs) and left by a reader. Either way
- * {@link FileLogStore.recovery} says what was found, for `oplog verify`.
+ * point is moved past them, and only then do their appends resolve (./segment-writer.ts,
+ * on the shared ../append-queue.ts). So every acknowledged record is at or below the
+ * mark, and anything past it was never acknowledged. Recovery on open verifies every
+ * record: damage at or below the mark is a {@link CorruptStoreError} naming file,
+ * offset, seq and check, and nothing is cut; bad bytes past it are a torn tail, cut by
+ * a writer (with a warning naming the byte range and seqs) and left by a reader. Either
+ * way {@link FileLogStore.recovery} says what was found, for `oplog verify`.
  *
  * Fencing on one host: only the holder of `writer.lock` appends (a second writer gets
  * LockedError; a dead holder's lock is taken over). The epoch file is re-read before
  * every group of appends, so a fence written by another process stops this writer at
  * its next group; a fence in this process is ordered with the appends.
  *
- * The segment list, recovery scan and retention are in ./segment-set.ts, the mark in
- * ./recovery-point.ts, what recovery found in ./recovery-report.ts. What stays here
- * (~600 lines) is the write queue and what shares its state with it — the group commit
- * with its pipelined mark, fencing by the epoch file, reads bounded by the acknowledged
- * head, and tailing — so that one file shows every path that changes the log.
+ * The segment list, recovery scan and retention are in ./segment-set.ts, the write side
+ * in ./segment-writer.ts, the mark in ./recovery-point.ts, what recovery found in
+ * ./recovery-report.ts. Over 350 lines (~370) because what stays here shares the
+ * acknowledged head and the segment list: open with its recovery, reads bounded by that
+ * head (or, for the writer's duplicate checks, by what is written), and tailing.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
   CorruptStoreError,
   InvalidInputError,
-  OplogError,
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
 import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
-import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
 import { Doorbell, tailSubscription } from '../tail-subscription.js';
-import { readEpochFile, writeEpochFile } from './epoch-file.js';
-import { fsyncDir } from '../durable-fs.js';
+import { EpochFile } from './epoch-file.js';
 import { PidLock } from './pid-lock.js';
-import {
-  EMPTY_RECOVERY_POINT,
-  readRecoveryPoint,
-  RecoveryPointFile,
-  type RecoveryPoint,
-} from './recovery-point.js';
+import { readRecoveryPoint, type RecoveryPoint } from './recovery-point.js';
 import { scanSegment } from './segment-scan.js';
 import {
   CLEAN_REPORT,
@@ -60,6 +52,7 @@ import {
   type FileRecoveryReport,
 } from './recovery-report.js';
 import { indexOffset, SegmentSet } from './segment-set.js';
+import { SegmentWriter } from './segment-writer.js';
 
 /** A segment is closed once it holds this many bytes, when the options name no size. */
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
@@ -91,49 +84,22 @@ export type { RecoveryPoint } from './recovery-point.js';
 export type { ByteRange, TornTail } from './segment-set.js';
 export type { RecordCheck } from './segment-scan.js';
 
-type Job =
-  | { readonly kind: 'append'; readonly record: BatchRecord; readonly epoch: Epoch; done: Settle }
-  | { readonly kind: 'fence'; readonly epoch: Epoch; done: Settle }
-  | { readonly kind: 'truncate'; readonly seq: Seq; done: Settle };
-
-interface Settle {
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 export class FileLogStore implements LogStore {
   readonly kind = 'file';
   private readonly segments: SegmentSet;
-  /** The writer's mark file; undefined for a reader and with `recoveryPoint: 'off'`. */
-  private markFile: RecoveryPointFile | undefined;
+  /** The write side (./segment-writer.ts); undefined for a reader. */
+  private writer: SegmentWriter | undefined;
   private report: FileRecoveryReport = CLEAN_REPORT;
-  private epochValue = toEpoch(0n);
-  /** ino:mtime:size of the epoch file when epochValue was read from it. */
-  private epochFileVersion: string | undefined;
+  private readonly epoch: EpochFile;
   /** What readers may see: the last record made durable by this writer (or found by a reader). */
   private committed: { lastSeq: bigint; epoch: bigint } = { lastSeq: 0n, epoch: 0n };
-  /**
-   * The last committed group's mark write and the settling of its appends (never
-   * rejects). Marks are written one at a time, in group order.
-   */
-  private markInFlight: Promise<void> = Promise.resolve();
-  /** A mark write failed: no later group may be acknowledged. */
-  private markFailed = false;
   /** close() was called: new appends, fences and truncations are refused. */
   private closing = false;
-  private activeFh: FileHandle | undefined;
-  private readonly jobs: Job[] = [];
-  private draining: Promise<void> | undefined;
-  private drainActive = false;
-  private failure: unknown;
   private closed = false;
   private watcher: FSWatcher | undefined;
   /** Rings on every append here and every file event seen by the watcher. */
   private readonly doorbell: Doorbell;
-  private readonly segmentBytesMax: number;
-  private readonly indexIntervalBytes: number;
   private readonly segmentDir: string;
-  private readonly epochPath: string;
   private readonly markPath: string;
   private readonly cutsPath: string;
   /** The mark a writer's open read; the cut log records it with each cut. */
@@ -143,18 +109,16 @@ export class FileLogStore implements LogStore {
   private constructor(
     readonly dir: string,
     private readonly mode: 'writer' | 'reader',
-    options: FileStoreOptions,
+    private readonly options: FileStoreOptions,
     private readonly lock: PidLock | undefined,
   ) {
-    this.segmentBytesMax = options.segmentBytesMax ?? DEFAULT_SEGMENT_BYTES_MAX;
-    this.indexIntervalBytes = options.indexIntervalBytes ?? 1024 * 1024;
     this.doorbell = new Doorbell(options.pollIntervalMs ?? 100, () => this.closed);
     this.segmentDir = join(dir, 'segments');
     this.cutsPath = join(dir, 'cuts.log');
-    this.segments = new SegmentSet(this.segmentDir, this.indexIntervalBytes, (tail) =>
+    this.segments = new SegmentSet(this.segmentDir, options.indexIntervalBytes ?? 1024 * 1024, (tail) =>
       recordCut(this.cutsPath, tail, this.openedMark),
     );
-    this.epochPath = join(dir, 'epoch');
+    this.epoch = new EpochFile(join(dir, 'epoch'));
     this.markPath = join(dir, 'recovery-point');
     this.warn = options.warn ?? ((message) => console.warn(message));
   }
@@ -173,12 +137,11 @@ export class FileLogStore implements LogStore {
     const lock = mode === 'writer' ? await PidLock.acquire(join(dir, 'writer.lock')) : undefined;
     const store = new FileLogStore(dir, mode, options, lock);
     try {
-      store.epochValue = await readEpochFile(store.epochPath);
+      await store.epoch.read();
       if (mode === 'writer') await store.recover(options.recoveryPoint ?? 'per-group');
       else await store.refresh();
     } catch (error) {
-      await store.markFile?.close();
-      await store.activeFh?.close();
+      await store.writer?.closeFiles();
       await lock?.release();
       throw error;
     }
@@ -195,16 +158,20 @@ export class FileLogStore implements LogStore {
   }
 
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    return this.enqueue((done) => ({ kind: 'append', record, epoch, done }));
+    return this.writer?.append(record, epoch) ?? this.refuseWrite();
   }
 
+  /** In a writer, ordered with its appends; in a reader, at once. */
   fence(epoch: Epoch): Promise<void> {
-    if (this.mode === 'reader') return this.fenceFile(epoch);
-    return this.enqueue((done) => ({ kind: 'fence', epoch, done }));
+    if (this.writer !== undefined) return this.writer.fence(epoch);
+    return (async () => {
+      this.checkUsable();
+      await this.epoch.fence(epoch);
+    })();
   }
 
   truncateBefore(seq: Seq): Promise<void> {
-    return this.enqueue((done) => ({ kind: 'truncate', seq, done }));
+    return this.writer?.truncateBefore(seq) ?? this.refuseWrite();
   }
 
   read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
@@ -277,8 +244,7 @@ export class FileLogStore implements LogStore {
 
   async currentEpoch(): Promise<Epoch> {
     this.checkUsable();
-    this.epochValue = await readEpochFile(this.epochPath);
-    return this.epochValue;
+    return this.epoch.read();
   }
 
   subscribe(fromSeq: Seq): Subscription {
@@ -301,188 +267,21 @@ export class FileLogStore implements LogStore {
     if (this.closing) return;
     // New work is refused from here; what was queued before close() still runs.
     this.closing = true;
-    await this.draining;
+    await this.writer?.closeQueue();
     this.closed = true;
-    for (const job of this.jobs.splice(0)) job.done.reject(new ClosedError('file store'));
     this.watcher?.close();
     this.doorbell.ring();
-    await this.activeFh?.close();
-    await this.markFile?.close();
+    await this.writer?.closeFiles();
     await this.lock?.release();
   }
 
-  // ---- the write queue -------------------------------------------------------------
-
-  private enqueue(make: (done: Settle) => Job): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      try {
-        if (this.closing) throw new ClosedError('file store');
-        this.checkUsable();
-        if (this.mode === 'reader')
-          throw new InvalidInputError('file store', 'opened as a reader: it cannot write');
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      this.jobs.push(make({ resolve, reject }));
-      if (!this.drainActive) {
-        this.drainActive = true;
-        this.draining = this.drain();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    for (;;) {
-      await this.drainJobs();
-      // Acks of the last group wait for its mark; jobs may have queued meanwhile.
-      await this.markInFlight;
-      if (this.jobs.length === 0 || this.failure !== undefined) break;
-    }
-    for (const job of this.jobs.splice(0)) job.done.reject(this.failedError());
-    // Cleared in the same synchronous step that saw the queue empty, so an append
-    // enqueued by a continuation of the last job always finds a drain to start.
-    this.drainActive = false;
-  }
-
-  private async drainJobs(): Promise<void> {
-    while (this.jobs.length > 0 && this.failure === undefined) {
-      const head = this.jobs[0]!;
-      if (head.kind !== 'append') {
-        await this.markInFlight;
-        this.jobs.shift();
-        await settle(head.done, () =>
-          head.kind === 'fence' ? this.fenceFile(head.epoch) : this.segments.removeBelow(head.seq),
-        );
-        continue;
-      }
-      let count = 0;
-      while (count < this.jobs.length && this.jobs[count]!.kind === 'append') count++;
-      await this.commitGroup(this.jobs.splice(0, count) as Extract<Job, { kind: 'append' }>[]);
-    }
-  }
-
-  /**
-   * Writes a group of appends and makes them durable with one fdatasync, then moves the
-   * recovery point past them; their appends resolve once the mark is durable. The mark's
-   * write and sync run beside the next group's write and sync (at most one mark in
-   * flight, marks in order), so pipelined appends do not pay the two syncs one after
-   * the other; an append is still acknowledged only at or below a durable mark.
-   */
-  private async commitGroup(group: Extract<Job, { kind: 'append' }>[]): Promise<void> {
-    const settled: Settle[] = [];
-    const written: BatchRecord[] = [];
-    try {
-      await this.maybeReloadEpoch();
-      for (const job of group) {
-        const view = {
-          epoch: this.epochValue,
-          lastSeq: this.lastWrittenSeq(),
-          recordAt: (s: bigint) => written.find((r) => r.firstSeq <= s && s <= r.lastSeq) ?? this.recordAt(s),
-        };
-        let decision: 'write' | 'duplicate';
-        let verified: BatchRecord;
-        try {
-          verified = verifyForAppend(job.record, job.epoch);
-          decision = await decideAppend(verified, job.epoch, view);
-        } catch (error) {
-          if (!(error instanceof OplogError) || error instanceof StoreUnavailableError) throw error;
-          job.done.reject(error);
-          continue;
-        }
-        if (decision === 'write') {
-          await this.writeRecord(verified);
-          written.push(verified);
-        }
-        settled.push(job.done);
-      }
-      await this.activeFh?.datasync();
-    } catch (cause) {
-      // The file may now hold part of a record: stop appending; reopening repairs the tail.
-      this.failure = cause;
-      const error = this.failedError();
-      for (const job of group) job.done.reject(error);
-      return;
-    }
-    // Only now is everything up to the last segment's end durable: the mark may pass it.
-    const point = written.length > 0 ? this.syncedPoint() : undefined;
-    const last = this.segments.last();
-    const committed = last === undefined ? undefined : { lastSeq: last.lastSeq, epoch: last.lastEpoch };
-    const previous = this.markInFlight;
-    const marked = (async () => {
-      await previous;
-      if (this.markFailed) throw this.failedError();
-      if (point !== undefined) await this.markFile?.write(point);
-    })();
-    this.markInFlight = marked.then(
-      () => {
-        if (committed !== undefined) this.committed = committed;
-        for (const done of settled) done.resolve();
-        this.doorbell.ring();
-      },
-      (cause: unknown) => {
-        this.markFailed = true;
-        this.failure ??= cause;
-        const error = this.failedError();
-        for (const done of settled) done.reject(error);
-      },
+  /** A reader's append or truncation. */
+  private refuseWrite(): Promise<never> {
+    return Promise.reject(
+      this.closing
+        ? new ClosedError('file store')
+        : new InvalidInputError('file store', 'opened as a reader: it cannot write'),
     );
-    // At most one mark beside the next group's write: the one before this group's.
-    await previous;
-  }
-
-  private async writeRecord(record: BatchRecord): Promise<void> {
-    let segment = this.segments.last();
-    if (segment === undefined || this.activeFh === undefined || segment.endOffset >= this.segmentBytesMax) {
-      // The closed segment is synced before the next exists: the mark, which moves to the
-      // new segment after this group, then covers all of it.
-      await this.activeFh?.datasync();
-      await this.activeFh?.close();
-      this.activeFh = undefined;
-      const next = this.segments.push(record.firstSeq);
-      this.activeFh = await open(next.path, 'wx');
-      await fsyncDir(this.segmentDir);
-      segment = next;
-    }
-    let offset = 0;
-    while (offset < record.bytes.length) {
-      const { bytesWritten } = await this.activeFh.write(
-        record.bytes,
-        offset,
-        record.bytes.length - offset,
-        segment.endOffset + offset,
-      );
-      offset += bytesWritten;
-    }
-    this.segments.noteRecord(segment, segment.endOffset, record);
-  }
-
-  /**
-   * Re-reads the epoch file when it changed (another process may have fenced us). One
-   * stat per group of appends; the file is replaced by rename, so a new inode or mtime
-   * means new content.
-   */
-  private async maybeReloadEpoch(): Promise<void> {
-    const info = await stat(this.epochPath, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    const version = info === undefined ? 'none' : `${info.ino}:${info.mtimeNs}:${info.size}`;
-    if (version === this.epochFileVersion) return;
-    this.epochValue = await readEpochFile(this.epochPath);
-    this.epochFileVersion = version;
-  }
-
-  private async fenceFile(epoch: Epoch): Promise<void> {
-    this.checkUsable();
-    const lock = await PidLock.acquire(`${this.epochPath}.lock`);
-    try {
-      checkFence(epoch, await readEpochFile(this.epochPath));
-      await writeEpochFile(this.epochPath, epoch);
-      this.epochValue = epoch;
-    } finally {
-      await lock.release();
-    }
   }
 
   // ---- recovery and refresh ------------------------------------------------------
@@ -507,22 +306,18 @@ export class FileLogStore implements LogStore {
         `file store ${this.dir}: no recovery point (a log written before marks, or its mark file was removed): ` +
           `verified seqs up to ${last.lastSeq} by the old rule and marked them synced`,
       );
-    if (last !== undefined) this.activeFh = await open(last.path, 'r+');
-    if (markMode === 'off') {
-      if (loaded !== undefined) {
-        await unlink(this.markPath);
-        await fsyncDir(this.dir);
-      }
-      return;
-    }
-    // Records past the old mark passed verification but may never have been synced
-    // (a crash after the write, before the fdatasync): sync them before the mark covers them.
-    for (const segment of this.segments.list)
-      if (mark === undefined || segment.firstSeq >= mark.segmentFirstSeq) await datasyncFile(segment.path);
-    const point = this.syncedPoint();
-    this.markFile = await RecoveryPointFile.open(this.markPath, loaded, point);
-    if (loaded !== undefined && (loaded.tornSlot || !samePoint(loaded.point, point)))
-      await this.markFile.write(point);
+    this.writer = await SegmentWriter.open(
+      {
+        dir: this.dir,
+        segments: this.segments,
+        epoch: this.epoch,
+        segmentBytesMax: this.options.segmentBytesMax ?? DEFAULT_SEGMENT_BYTES_MAX,
+        readWritten: (seq) => this.recordAt(seq),
+        onCommitted: (head) => (this.committed = head),
+        doorbell: this.doorbell,
+      },
+      { loaded, markPath: this.markPath, markMode },
+    );
   }
 
   /**
@@ -546,13 +341,6 @@ export class FileLogStore implements LogStore {
   private noteHead(): void {
     const last = this.segments.last();
     if (last !== undefined) this.committed = { lastSeq: last.lastSeq, epoch: last.lastEpoch };
-  }
-
-  /** The recovery point for the last segment's end, which the caller has made durable. */
-  private syncedPoint(): RecoveryPoint {
-    const last = this.segments.last();
-    if (last === undefined) return EMPTY_RECOVERY_POINT;
-    return { segmentFirstSeq: last.firstSeq, endOffset: last.endOffset, lastSeq: last.lastSeq };
   }
 
   private async recordAt(seq: bigint): Promise<BatchRecord | undefined> {
@@ -581,36 +369,6 @@ export class FileLogStore implements LogStore {
 
   private checkUsable(): void {
     if (this.closed) throw new ClosedError('file store');
-    if (this.failure !== undefined) throw this.failedError();
-  }
-
-  private failedError(): OplogError {
-    return new StoreUnavailableError(
-      'file append (an earlier write failed; reopen the store to repair its tail)',
-      { dir: this.dir },
-      { cause: this.failure, retryable: false },
-    );
-  }
-}
-
-function samePoint(a: RecoveryPoint, b: RecoveryPoint): boolean {
-  return a.segmentFirstSeq === b.segmentFirstSeq && a.endOffset === b.endOffset && a.lastSeq === b.lastSeq;
-}
-
-async function datasyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function settle(done: Settle, work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-    done.resolve();
-  } catch (error) {
-    done.reject(error);
+    this.writer?.checkNotFailed();
   }
 }

@@ -12,9 +12,10 @@
  * by truncateBefore) and a broker that accepts old timestamps (the default).
  *
  * Topics and offsets are in ./kafka-topics.ts, subscriptions in ./kafka-subscription.ts,
- * bounded reads in ./kafka-reader.ts. What stays here (~480 lines) is the one producer's
- * state — its epoch, the writer's head, the serial chain that orders appends, fences and
- * truncation — which every write path reads and changes, so it stays in one file.
+ * bounded reads in ./kafka-reader.ts, the queue that orders appends, fences and
+ * truncation in ../append-queue.ts. What stays here (~480 lines) is the one producer's
+ * state — its epoch and the writer's head — which every write path reads and changes,
+ * so it stays in one file.
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { validateClusterId } from '../../core/cluster-id.js';
@@ -27,6 +28,7 @@ import {
 } from '../../core/errors.js';
 import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
+import { AppendQueue, type QueuedAppend } from '../append-queue.js';
 import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
@@ -64,11 +66,9 @@ export interface KafkaStoreOptions {
 /** Kafka errors after which this producer can never write again: a newer one exists. */
 const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
-interface AppendJob {
+interface AppendItem {
   readonly record: BatchRecord;
   readonly epoch: Epoch;
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 /** Most records in one transaction. */
@@ -115,9 +115,6 @@ export class KafkaLogStore implements LogStore {
   private producerEpoch: bigint | undefined;
   /** Known only while this instance is the writer; undefined means "look it up". */
   private writerHead: WriterHead | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
-  /** Appends waiting for the next transaction; closed when its job starts. */
-  private openGroup: AppendJob[] | undefined;
   private closed = false;
   private readonly subscriptions = new Set<Subscription>();
 
@@ -138,39 +135,39 @@ export class KafkaLogStore implements LogStore {
   }
 
   /**
-   * Appends queue into an open group that one transaction writes (see appendGroup).
-   * A fence or truncate closes the open group first, so call order is kept: nothing
-   * called after a fence is written before it.
+   * Appends, fences and truncation run one at a time in call order: nothing called
+   * after a fence is written before it. Appends queued meanwhile go into one
+   * transaction (see appendGroup), up to GROUP_RECORDS_MAX; a failed one fails its
+   * group only. Every job finds the store open or fails with ClosedError.
    */
+  private readonly queue = new AppendQueue<AppendItem>({
+    cut: (run) => Math.min(run.length, GROUP_RECORDS_MAX),
+    write: async (group) => {
+      this.checkOpen();
+      await this.appendGroup(group);
+    },
+    onWriteFailure: 'group',
+    // One turn of the event loop before a group is cut: appends issued by the callers
+    // of the previous group's acks still join it.
+    beforeCut: () => new Promise((resolve) => setImmediate(resolve)),
+  });
+
   append(record: BatchRecord, epoch: Epoch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let group = this.openGroup;
-      if (group === undefined || group.length >= GROUP_RECORDS_MAX) {
-        const fresh: AppendJob[] = [];
-        group = fresh;
-        this.openGroup = fresh;
-        this.serial(async () => {
-          // One turn of the event loop before closing the group: appends issued by the
-          // callers of the previous group's acks still join this one.
-          await new Promise((resolve) => setImmediate(resolve));
-          if (this.openGroup === fresh) this.openGroup = undefined;
-          await this.appendGroup(fresh);
-        }).catch((error: unknown) => {
-          for (const job of fresh) job.reject(error);
-        });
-      }
-      group.push({ record, epoch, resolve, reject });
-    });
+    return this.queue.append({ record, epoch });
   }
 
   fence(epoch: Epoch): Promise<void> {
-    this.openGroup = undefined;
-    return this.serial(() => this.fenceNow(epoch));
+    return this.queue.barrier(async () => {
+      this.checkOpen();
+      await this.fenceNow(epoch);
+    });
   }
 
   truncateBefore(seq: Seq): Promise<void> {
-    this.openGroup = undefined;
-    return this.serial(() => this.truncateNow(seq));
+    return this.queue.barrier(async () => {
+      this.checkOpen();
+      await this.truncateNow(seq);
+    });
   }
 
   async currentEpoch(): Promise<Epoch> {
@@ -257,21 +254,13 @@ export class KafkaLogStore implements LogStore {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.subscriptions]) s.close();
-    await this.chain.catch(() => undefined);
+    // Jobs already queued settle (with ClosedError, as they meet the closed store).
+    await this.queue.close(() => new ClosedError('kafka store'));
     await this.producer?.disconnect().catch(() => undefined);
     await this.topics.disconnect();
   }
 
   // ---- writing ---------------------------------------------------------------------
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.chain.then(() => {
-      this.checkOpen();
-      return fn();
-    });
-    this.chain = result.catch(() => undefined);
-    return result;
-  }
 
   private async fenceNow(epoch: Epoch): Promise<void> {
     await this.topics.ensure();
@@ -303,22 +292,23 @@ export class KafkaLogStore implements LogStore {
    * produce request, so each stays under the broker's message size limit) per record,
    * one AddPartitions and one commit for all.
    */
-  private async appendGroup(group: readonly AppendJob[]): Promise<void> {
+  private async appendGroup(group: readonly QueuedAppend<AppendItem>[]): Promise<void> {
     await this.topics.ensure();
     const head = this.writerHead ?? (await this.scanHead());
     const fenceEpoch = this.producerEpoch ?? (await this.currentEpoch());
     let lastSeq = head.lastSeq;
-    const accepted: { job: AppendJob; firstSeq: bigint; lastSeq: bigint; epoch: bigint }[] = [];
-    const duplicates: AppendJob[] = [];
+    const accepted: { job: QueuedAppend<AppendItem>; firstSeq: bigint; lastSeq: bigint; epoch: bigint }[] =
+      [];
+    const duplicates: QueuedAppend<AppendItem>[] = [];
     for (const job of group) {
       try {
-        const verified = verifyForAppend(job.record, job.epoch);
-        const decision = await decideAppend(verified, job.epoch, {
+        const verified = verifyForAppend(job.item.record, job.item.epoch);
+        const decision = await decideAppend(verified, job.item.epoch, {
           epoch: toEpoch(fenceEpoch),
           lastSeq,
           recordAt: async (seq) => {
             const pending = accepted.find((a) => a.firstSeq <= seq && seq <= a.lastSeq);
-            if (pending !== undefined) return pending.job.record;
+            if (pending !== undefined) return pending.job.item.record;
             for await (const stored of this.read(toSeq(seq), 1)) return stored;
             return undefined;
           },
@@ -340,7 +330,7 @@ export class KafkaLogStore implements LogStore {
     if (accepted.length > 0) {
       try {
         await this.writeTransaction(
-          accepted.map((a) => ({ bytes: a.job.record.bytes, firstSeq: a.firstSeq })),
+          accepted.map((a) => ({ bytes: a.job.item.record.bytes, firstSeq: a.firstSeq })),
           fenceEpoch,
         );
       } catch (error) {
