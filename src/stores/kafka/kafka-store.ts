@@ -184,7 +184,7 @@ export class KafkaLogStore implements LogStore {
   }
 
   read(fromSeq: Seq, limitRecords = Infinity): AsyncIterable<VerifiedRecord> {
-    return this.readUpTo(fromSeq, limitRecords, {});
+    return translatedReads(this.readUpTo(fromSeq, limitRecords, {}), fromSeq);
   }
 
   /** read(), reporting in `end.offset` the committed end offset it read up to. */
@@ -483,5 +483,22 @@ export class KafkaLogStore implements LogStore {
 
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('kafka store');
+  }
+}
+
+/**
+ * A read's failures as the contract's errors: kafkajs throws its own (a consumer group
+ * not initialized while the broker restarts, a lost connection), which a caller must
+ * see as StoreUnavailableError — retryable — not as an unknown exception that stops it.
+ */
+async function* translatedReads(
+  source: AsyncGenerator<VerifiedRecord>,
+  fromSeq: Seq,
+): AsyncGenerator<VerifiedRecord> {
+  try {
+    yield* source;
+  } catch (error) {
+    if (error instanceof OplogError) throw error;
+    throw new StoreUnavailableError('kafka read', { fromSeq: String(fromSeq) }, { cause: error });
   }
 }
