@@ -93,6 +93,8 @@ export class FileLogStore implements LogStore {
   private readonly epoch: EpochFile;
   /** What readers may see: the last record made durable by this writer (or found by a reader). */
   private committed: { lastSeq: bigint; epoch: bigint } = { lastSeq: 0n, epoch: 0n };
+  /** Where the last read stopped: the next record's seq and offset in its segment (readTo). */
+  private resumeAt: { path: string; seq: bigint; offset: number } | undefined;
   /** close() was called: new appends, fences and truncations are refused. */
   private closing = false;
   private closed = false;
@@ -208,8 +210,31 @@ export class FileLogStore implements LogStore {
           throw new TruncatedError(nextSeq, this.segments.list[0]?.firstSeq ?? nextSeq, { cause });
         throw new StoreUnavailableError('file read', { path: segment.path }, { cause });
       }
+      // A read that goes on where the last one stopped starts at that record, not at the
+      // sparse index point before it (which would verify up to 1 MiB of records again on
+      // every tailing read); the record found there must be the one expected, else the
+      // file changed under the hint and the index point is used.
+      let start = indexOffset(segment, nextSeq);
+      let expected: bigint | undefined;
+      const hint = this.resumeAt;
+      if (
+        hint !== undefined &&
+        hint.path === segment.path &&
+        hint.seq <= nextSeq &&
+        hint.offset >= start &&
+        hint.offset <= segment.endOffset
+      ) {
+        start = hint.offset;
+        expected = hint.seq;
+      }
+      let hintWrong = false;
       try {
-        for await (const item of scanSegment(fh, indexOffset(segment, nextSeq), segment.endOffset)) {
+        for await (const item of scanSegment(fh, start, segment.endOffset)) {
+          if (expected !== undefined) {
+            hintWrong = item.kind !== 'record' || item.record.firstSeq !== expected;
+            expected = undefined;
+            if (hintWrong) break;
+          }
           if (item.kind !== 'record')
             throw new CorruptStoreError(
               `${segment.path}@${item.offset}`,
@@ -226,10 +251,15 @@ export class FileLogStore implements LogStore {
             throw new CorruptStoreError(segment.path, nextSeq, `record at ${record.firstSeq} skips ahead`);
           yield record;
           nextSeq = record.lastSeq + 1n;
+          this.resumeAt = { path: segment.path, seq: nextSeq, offset: item.offset + record.bytes.length };
           if (++delivered >= limitRecords) return;
         }
       } finally {
         await fh.close();
+      }
+      if (hintWrong) {
+        this.resumeAt = undefined;
+        continue;
       }
       // No progress (a segment shrank under a reader) or a short segment: stop here.
       if (nextSeq === before || nextSeq <= segment.lastSeq) return;
