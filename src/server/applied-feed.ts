@@ -4,6 +4,9 @@
  * ring of the newest ones and to live listeners. A watcher resumes from the ring, or
  * from the log when it asks for older seqs (watch.ts).
  *
+ * Values are kept as given (the caller passes a copy it will not mutate), so a ring
+ * entry never pins the decompressed record it came from.
+ *
  * A restore (snapshot install) replaces the state at once: the seqs in between were
  * never applied here one by one, so the ring is emptied and listeners are told, and a
  * watcher that spanned it is cut with that reason rather than shown a hole.
@@ -56,8 +59,12 @@ export class AppliedFeed {
     return this.listeners.size;
   }
 
+  /**
+   * `entry.value` must be the feed's to keep (a copy no one mutates): the served state
+   * hands over the key-value machine's own copy of a put's value, so nothing is copied twice.
+   */
   push(entry: Entry): void {
-    const kept: Entry = { ...entry, value: entry.value.slice() };
+    const kept = entry;
     this.ring.push(kept);
     this.ringBytes += kept.value.length;
     this.lastSeq = entry.seq;

@@ -5,7 +5,7 @@
  * compares it with the digest it noted at atSeq. A mismatch makes the node divergent.
  *
  * The digest is incremental, so a checkpoint costs O(1) rather than a pass over the
- * whole state: the sum (mod 2^64) over every key of xxh64(len(key) ‖ key ‖ value).
+ * whole state: the sum (mod 2^64) over every key of xxh64(value, seed = xxh64(key)).
  * Equal states have equal digests whatever order built them; it is kept beside the
  * state machine's own hash(), which snapshots use and which is a full pass.
  */
@@ -30,13 +30,9 @@ export class KvDigest {
   }
 }
 
+/** xxh64 of the value seeded with xxh64 of the key: no concatenated copy of the two. */
 function pairHash(key: string, value: Uint8Array): bigint {
-  const keyBytes = Buffer.from(key);
-  const buffer = Buffer.allocUnsafe(4 + keyBytes.length + value.length);
-  buffer.writeUInt32BE(keyBytes.length, 0);
-  keyBytes.copy(buffer, 4);
-  buffer.set(value, 4 + keyBytes.length);
-  return xxh64(buffer);
+  return xxh64(value, xxh64(key));
 }
 
 export interface CheckpointValue {

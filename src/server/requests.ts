@@ -63,6 +63,15 @@ export function parseAppend(body: unknown): Op[] {
       throw new HttpError(400, 'OPLOG_INVALID_INPUT', 'a put needs a value', at('value'));
     if (entry.type === 'delete' && entry.value !== undefined && entry.value !== '')
       throw new HttpError(400, 'OPLOG_INVALID_INPUT', 'a delete takes no value', at('value'));
+    // The schema checked the alphabet and where `=` may be (a linear pattern: the one
+    // with grouped quantifiers cost more than parsing the JSON); the length is checked here.
+    if (entry.value !== undefined && entry.value.length % 4 !== 0)
+      throw new HttpError(
+        400,
+        'OPLOG_INVALID_INPUT',
+        `${at('value')} must be standard base64 with padding (RFC 4648 §4)`,
+        at('value'),
+      );
     const op: Op = { type: entry.type, key: entry.key, value: Buffer.from(entry.value ?? '', 'base64') };
     try {
       validateOp(op);

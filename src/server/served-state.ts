@@ -33,8 +33,10 @@ export class ServedState implements StateMachine {
     const keyed = entry.type === 'put' || entry.type === 'delete';
     const before = keyed ? this.kv.get(entry.key) : undefined;
     this.kv.apply(entry);
-    if (keyed) this.digest.change(entry.key, before, this.kv.get(entry.key));
-    this.feed.push(entry);
+    const after = keyed ? this.kv.get(entry.key) : undefined;
+    if (keyed) this.digest.change(entry.key, before, after);
+    // The machine's own copy of a put's value; other entries are copied once here.
+    this.feed.push({ ...entry, value: after ?? entry.value.slice() });
     const { append, mismatch } = this.checkpoints.applied(entry, this.digest.value);
     if (append !== undefined) this.hooks.checkpointDue(append);
     if (mismatch !== undefined) this.hooks.mismatch(mismatch);
