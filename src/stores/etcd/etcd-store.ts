@@ -56,6 +56,13 @@ export interface EtcdStoreOptions {
    * --max-request-bytes of 1.5 MiB; raise both together.
    */
   readonly txnBytesMax?: number;
+  /**
+   * TLS to etcd (endpoints become https): the CA that signed etcd's certificate, and a
+   * client certificate and key for etcd's `--client-cert-auth`. PEM bytes.
+   */
+  readonly tls?: { readonly ca: Uint8Array; readonly cert?: Uint8Array; readonly key?: Uint8Array };
+  /** etcd user and password (etcd's auth enabled). */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 /** First key segment when EtcdStoreOptions.prefix is left out. */
@@ -96,12 +103,26 @@ export class EtcdLogStore implements LogStore {
     this.pageRecords = options.pageRecords ?? 16;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.txnBytesMax = options.txnBytesMax ?? 1.25 * 1024 * 1024;
+    const scheme = options.tls === undefined ? 'http' : 'https';
     const hosts = (typeof options.hosts === 'string' ? [options.hosts] : options.hosts).map((h) =>
-      h.includes('://') ? h : `http://${h}`,
+      h.includes('://') ? h : `${scheme}://${h}`,
     );
+    const tls = options.tls;
     const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_ETCD_CALL_TIMEOUT_MS;
     this.client = new Etcd3({
       hosts,
+      ...(tls === undefined
+        ? {}
+        : {
+            credentials: {
+              rootCertificate: Buffer.from(tls.ca),
+              ...(tls.key === undefined ? {} : { privateKey: Buffer.from(tls.key) }),
+              ...(tls.cert === undefined ? {} : { certChain: Buffer.from(tls.cert) }),
+            },
+          }),
+      ...(options.auth === undefined
+        ? {}
+        : { auth: { username: options.auth.username, password: options.auth.password } }),
       dialTimeout: callTimeoutMs,
       // Retries are ours (the writer retries the same record; subscriptions re-read):
       // the client's own retry and circuit breaker would hide outages and delay recovery.

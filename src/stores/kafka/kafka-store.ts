@@ -17,7 +17,7 @@
  * state — its epoch and the writer's head — which every write path reads and changes,
  * so it stays in one file.
  */
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer, type SASLOptions } from 'kafkajs';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
@@ -42,6 +42,14 @@ export const DEFAULT_TOPIC_PREFIX = 'oplog';
 export interface KafkaStoreOptions {
   readonly brokers: string | readonly string[];
   readonly clusterId: string;
+  /** TLS to the brokers: the CA (else the system's), and a client certificate and key. PEM bytes. */
+  readonly tls?: { readonly ca?: Uint8Array; readonly cert?: Uint8Array; readonly key?: Uint8Array };
+  /** SASL over the connection (with `tls`, SASL_SSL; without, SASL_PLAINTEXT). */
+  readonly sasl?: {
+    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
   /** Topic name prefix; same rules as a cluster id. Default `oplog`. */
   readonly topicPrefix?: string;
   readonly replicationFactor?: number;
@@ -130,6 +138,16 @@ export class KafkaLogStore implements LogStore {
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+      ...(options.tls === undefined
+        ? {}
+        : {
+            ssl: {
+              ...(options.tls.ca === undefined ? {} : { ca: [Buffer.from(options.tls.ca)] }),
+              ...(options.tls.cert === undefined ? {} : { cert: Buffer.from(options.tls.cert) }),
+              ...(options.tls.key === undefined ? {} : { key: Buffer.from(options.tls.key) }),
+            },
+          }),
+      ...(options.sasl === undefined ? {} : { sasl: saslOptions(options.sasl) }),
     });
     this.topics = new KafkaTopics(this.kafka, this.topic, this.epochTopic, options, () => this.closed);
   }
@@ -500,5 +518,17 @@ async function* translatedReads(
   } catch (error) {
     if (error instanceof OplogError) throw error;
     throw new StoreUnavailableError('kafka read', { fromSeq: String(fromSeq) }, { cause: error });
+  }
+}
+
+function saslOptions(sasl: NonNullable<KafkaStoreOptions['sasl']>): SASLOptions {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
   }
 }
