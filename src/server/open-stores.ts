@@ -13,6 +13,7 @@ import type {
   OplogConfig,
   StoreConfig,
   StoreKind,
+  TlsFiles,
 } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
@@ -104,22 +105,14 @@ export async function openNodeStores(config: OplogConfig, readSecret: SecretRead
 }
 
 async function etcdOptions(store: EtcdStoreConfig, clusterId: string, readSecret: SecretReader) {
-  const tls = store.tls;
   const auth = store.auth;
+  const tls = store.tls === undefined ? undefined : await readTls(store.tls, readSecret);
   return {
     hosts: store.hosts,
     clusterId,
     prefix: store.prefix,
     callTimeoutMs: store.callTimeoutMs,
-    ...(tls === undefined
-      ? {}
-      : {
-          tls: {
-            ca: Buffer.from(await readSecret(requireCa(tls.caFile))),
-            ...(tls.certFile === undefined ? {} : { cert: Buffer.from(await readSecret(tls.certFile)) }),
-            ...(tls.keyFile === undefined ? {} : { key: Buffer.from(await readSecret(tls.keyFile)) }),
-          },
-        }),
+    ...(tls === undefined ? {} : { tls: { ...tls, ca: tls.ca ?? requireCa() } }),
     ...(auth === undefined
       ? {}
       : { auth: { username: auth.username, password: await readSecret(auth.passwordFile) } }),
@@ -127,23 +120,15 @@ async function etcdOptions(store: EtcdStoreConfig, clusterId: string, readSecret
 }
 
 async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecret: SecretReader) {
-  const tls = store.tls;
   const sasl = store.sasl;
+  const tls = store.tls === undefined ? undefined : await readTls(store.tls, readSecret);
   return {
     brokers: store.brokers,
     clusterId,
     topicPrefix: store.topicPrefix,
     ...(store.replicationFactor === undefined ? {} : { replicationFactor: store.replicationFactor }),
     ...(store.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: store.minInsyncReplicas }),
-    ...(tls === undefined
-      ? {}
-      : {
-          tls: {
-            ...(tls.caFile === undefined ? {} : { ca: Buffer.from(await readSecret(tls.caFile)) }),
-            ...(tls.certFile === undefined ? {} : { cert: Buffer.from(await readSecret(tls.certFile)) }),
-            ...(tls.keyFile === undefined ? {} : { key: Buffer.from(await readSecret(tls.keyFile)) }),
-          },
-        }),
+    ...(tls === undefined ? {} : { tls }),
     ...(sasl === undefined
       ? {}
       : {
@@ -156,13 +141,23 @@ async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecr
   };
 }
 
+/** The TLS files' contents, PEM bytes each. */
+async function readTls(tls: TlsFiles, readSecret: SecretReader) {
+  const read = async (path: string | undefined) =>
+    path === undefined ? undefined : Buffer.from(await readSecret(path));
+  const [ca, cert, key] = await Promise.all([read(tls.caFile), read(tls.certFile), read(tls.keyFile)]);
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+  };
+}
+
 /** etcd's gRPC client needs the CA to speak TLS at all. */
-function requireCa(caFile: string | undefined): string {
-  if (caFile === undefined)
-    throw new ConfigError(
-      'stores.etcd.tls.caFile',
-      undefined,
-      'etcd over TLS needs the CA that signed its certificate',
-    );
-  return caFile;
+function requireCa(): never {
+  throw new ConfigError(
+    'stores.etcd.tls.caFile',
+    undefined,
+    'etcd over TLS needs the CA that signed its certificate',
+  );
 }

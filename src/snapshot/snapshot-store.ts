@@ -145,18 +145,7 @@ export class FileSnapshotStore implements SnapshotStore {
    */
   async importStored(manifest: SnapshotManifest, body: Uint8Array): Promise<SnapshotManifest> {
     const checked = this.checkManifest(manifest, 'from a peer');
-    if (body.length !== checked.bodyBytes)
-      throw new MalformedError(
-        `snapshot body from a peer (${body.length} bytes, manifest says ${checked.bodyBytes})`,
-      );
-    const found = xxh64(body);
-    if (hex(found) !== checked.bodyChecksum)
-      throw new ChecksumMismatchError(
-        'snapshot-body',
-        checked.lastSeq,
-        BigInt(`0x${checked.bodyChecksum}`),
-        found,
-      );
+    checkBody(body, checked, 'from a peer');
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(this.bodyPath(checked.lastSeq), body);
     await writeFileAtomic(this.manifestPath(checked.lastSeq), manifestJson(checked));
@@ -224,18 +213,7 @@ export class FileSnapshotStore implements SnapshotStore {
   async load(manifest: SnapshotManifest): Promise<Snapshot> {
     const path = this.bodyPath(manifest.lastSeq);
     const body = await readFile(path);
-    if (body.length !== manifest.bodyBytes)
-      throw new MalformedError(
-        `snapshot body ${path} (${body.length} bytes, manifest says ${manifest.bodyBytes})`,
-      );
-    const found = xxh64(body);
-    if (hex(found) !== manifest.bodyChecksum)
-      throw new ChecksumMismatchError(
-        'snapshot-body',
-        manifest.lastSeq,
-        BigInt(`0x${manifest.bodyChecksum}`),
-        found,
-      );
+    checkBody(body, manifest, path);
     const image = this.compression.decompress(body, manifest.rawBytes);
     if (image.length !== manifest.rawBytes)
       throw new MalformedError(
@@ -270,6 +248,22 @@ export class FileSnapshotStore implements SnapshotStore {
   manifestPath(lastSeq: bigint): string {
     return join(this.dir, `${pad(lastSeq)}.manifest.json`);
   }
+}
+
+/** A stored body against its manifest: its size, then its xxh64. */
+function checkBody(body: Uint8Array, manifest: SnapshotManifest, where: string): void {
+  if (body.length !== manifest.bodyBytes)
+    throw new MalformedError(
+      `snapshot body ${where} (${body.length} bytes, manifest says ${manifest.bodyBytes})`,
+    );
+  const found = xxh64(body);
+  if (hex(found) !== manifest.bodyChecksum)
+    throw new ChecksumMismatchError(
+      'snapshot-body',
+      manifest.lastSeq,
+      BigInt(`0x${manifest.bodyChecksum}`),
+      found,
+    );
 }
 
 /** `<dataDir>/<cluster>/snapshots`: where a cluster's snapshots are (cluster id validated). */

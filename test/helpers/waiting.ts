@@ -17,6 +17,24 @@ export async function until(
   return performance.now() - start;
 }
 
+/**
+ * Polls `probe` every 50 ms until it returns a value (a probe that throws counts as not
+ * yet), and returns it; throws naming `what` after `timeoutMs`.
+ */
+export async function untilValue<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A key-value state machine that records every seq it applies, in order. */
 export class CheckedKv extends KvStateMachine {
   readonly seqs: bigint[] = [];

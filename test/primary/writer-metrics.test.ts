@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FencedError } from '../../src/core/errors.js';
-import type { Labels, Logger, Metrics } from '../../src/core/telemetry.js';
+import type { Logger } from '../../src/core/telemetry.js';
+import { RecordingMetrics } from '../helpers/recording-metrics.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
 import type { Epoch } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
@@ -15,31 +16,6 @@ import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { testCompression } from '../helpers/entries.js';
 
 const compression = testCompression();
-
-class RecordingMetrics implements Metrics {
-  readonly counts = new Map<string, number>();
-  readonly observed = new Map<string, number[]>();
-  counter(name: string) {
-    return { inc: (labels: Labels, value = 1) => this.add(key(name, labels), value) };
-  }
-  gauge(name: string) {
-    return { set: (labels: Labels, value: number) => this.counts.set(key(name, labels), value) };
-  }
-  histogram(name: string) {
-    return {
-      observe: (labels: Labels, value: number) =>
-        this.observed.set(key(name, labels), [...(this.observed.get(key(name, labels)) ?? []), value]),
-    };
-  }
-  private add(k: string, value: number): void {
-    this.counts.set(k, (this.counts.get(k) ?? 0) + value);
-  }
-}
-
-const key = (name: string, labels: Labels) =>
-  `${name}{${Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')}}`;
 
 /** Refuses every append with FencedError once `fenced` is set (a newer writer, seen by this store). */
 class FencingStore extends MemoryLogStore {
@@ -71,9 +47,9 @@ describe('writer metrics and logs', () => {
     await expect(writer.append({ type: 'put', key: 'x', value })).rejects.toBeInstanceOf(FencedError);
     await writer.close();
 
-    expect(metrics.counts.get('oplog_appends_total{result=ok}')).toBe(10);
-    expect(metrics.counts.get('oplog_appends_total{result=refused}')).toBe(1);
-    expect(metrics.counts.get('oplog_appends_total{result=failed}')).toBe(1);
+    expect(metrics.values.get('oplog_appends_total{result=ok}')).toBe(10);
+    expect(metrics.values.get('oplog_appends_total{result=refused}')).toBe(1);
+    expect(metrics.values.get('oplog_appends_total{result=failed}')).toBe(1);
     expect(metrics.observed.get('oplog_append_duration_seconds{}')).toHaveLength(11);
     const entries = metrics.observed.get('oplog_record_entries{}') ?? [];
     expect(entries.reduce((a, b) => a + b, 0)).toBe(11);
@@ -81,7 +57,7 @@ describe('writer metrics and logs', () => {
     expect(metrics.observed.get('oplog_store_append_duration_seconds{store=memory}')?.length).toBe(
       entries.length,
     );
-    expect(metrics.counts.get('oplog_store_errors_total{store=memory,code=OPLOG_FENCED}')).toBe(1);
+    expect(metrics.values.get('oplog_store_errors_total{store=memory,code=OPLOG_FENCED}')).toBe(1);
     expect(logged).toHaveLength(1);
     expect(logged[0]!.message).toMatch(/^primary writer stopped: epoch 1 is fenced/);
     expect(logged[0]!.fields).toMatchObject({ epoch: '1', code: 'OPLOG_FENCED' });

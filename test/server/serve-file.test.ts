@@ -15,6 +15,7 @@ import { AppendOutcomeUnknownError, OplogClient, OplogHttpError } from '../../sr
 import { loadZstd } from '../../src/compression/zstd.js';
 import { FileSnapshotStore } from '../../src/snapshot/snapshot-store.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
+import { untilValue } from '../helpers/waiting.js';
 import { runServe, type ServeProcess } from '../helpers/serve-process.js';
 
 const put = (key: string, value: string) => ({ type: 'put', key, value: Buffer.from(value) });
@@ -65,16 +66,6 @@ async function sentinel(url: string, token: string): Promise<bigint> {
 
 async function status(url: string): Promise<Record<string, unknown>> {
   return (await (await fetch(`${url}/v1/status`)).json()) as Record<string, unknown>;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('oplog serve on the file store', () => {
@@ -313,7 +304,7 @@ describe('oplog serve on the file store', () => {
     const client = new OplogClient({ urls: [primary.url], token });
     await client.append(Array.from({ length: 50 }, (_, i) => put(`s${i}`, `v${i}`)));
     // The primary takes a snapshot every 40 entries; wait until it has one.
-    await until('a snapshot on the primary', async () => {
+    await untilValue('a snapshot on the primary', async () => {
       const s = await status(primary.url);
       return BigInt(s['snapshotSeq'] as string) > 0n ? s : undefined;
     });
@@ -497,7 +488,7 @@ describe('oplog serve on the file store', () => {
         }
       }
     })();
-    await until('some acknowledged appends', async () => (acked.length >= 20 ? true : undefined));
+    await untilValue('some acknowledged appends', async () => (acked.length >= 20 ? true : undefined));
     const code = await primary.stop('SIGTERM');
     stop = true;
     await load;

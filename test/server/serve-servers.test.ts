@@ -11,19 +11,12 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { AppendOutcomeUnknownError, OplogClient } from '../../src/client/oplog-client.js';
 import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
+import { untilValue } from '../helpers/waiting.js';
 import { runServe, type ServeProcess } from '../helpers/serve-process.js';
 
-const put = (key: string, value: string) => ({ type: 'put', key, value: Buffer.from(value) });
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => untilValue(what, probe, 60_000);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const put = (key: string, value: string) => ({ type: 'put', key, value: Buffer.from(value) });
 
 /** Appends one entry at a time until stopped; what was acknowledged, and what is unknown. */
 function load(client: OplogClient, prefix: string) {

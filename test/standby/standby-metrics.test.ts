@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { CorruptStoreError, FencedError } from '../../src/core/errors.js';
 import { HEADER_BYTES, type BatchRecord, type VerifiedRecord } from '../../src/core/record-codec.js';
 import { STANDBY_STATES } from '../../src/core/standby-state.js';
-import type { Labels, Metrics } from '../../src/core/telemetry.js';
+import { RecordingMetrics } from '../helpers/recording-metrics.js';
 import { epoch as toEpoch, type Epoch, type Head, type Seq } from '../../src/core/types.js';
 import { startPrimaryWriter } from '../../src/node/primary-writer-factory.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
@@ -30,37 +30,12 @@ const compression = testCompression();
 /** Entries carry ts = T0 + seq (test/helpers/entries.ts). */
 const T0 = 1_700_000_000_000;
 
-class RecordingMetrics implements Metrics {
-  readonly values = new Map<string, number>();
-  readonly observed = new Map<string, number[]>();
-  counter(name: string) {
-    return { inc: (labels: Labels, value = 1) => this.add(key(name, labels), value) };
-  }
-  gauge(name: string) {
-    return { set: (labels: Labels, value: number) => this.values.set(key(name, labels), value) };
-  }
-  histogram(name: string) {
-    return {
-      observe: (labels: Labels, value: number) =>
-        this.observed.set(key(name, labels), [...(this.observed.get(key(name, labels)) ?? []), value]),
-    };
-  }
-  get(name: string, labels: Labels = {}): number | undefined {
-    return this.values.get(key(name, labels));
-  }
+class StandbyMetrics extends RecordingMetrics {
   /** The states whose `oplog_state` series is 1. */
   statesAtOne(): string[] {
     return STANDBY_STATES.filter((state) => this.get('oplog_state', { state }) === 1);
   }
-  private add(k: string, value: number): void {
-    this.values.set(k, (this.values.get(k) ?? 0) + value);
-  }
 }
-
-const key = (name: string, labels: Labels) =>
-  `${name}{${Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')}}`;
 
 /**
  * A source with delivery faults on its subscription, over a FlakyStore (`hide`, `down`):
@@ -153,7 +128,7 @@ async function setup(
   const memory = new MemoryLogStore();
   await memory.fence(toEpoch(1n));
   const source = new FaultySource(new FlakyStore(memory));
-  const metrics = new RecordingMetrics();
+  const metrics = new StandbyMetrics();
   const clock = { nowMs: T0 + 1_000 };
   const kv = new CheckedKv();
   const standby = new Standby<PrimaryWriter>({
@@ -182,7 +157,7 @@ async function setup(
   return { memory, source, metrics, clock, kv, standby, append };
 }
 
-const gaps = (metrics: RecordingMetrics, outcome: string) => metrics.get('oplog_gaps_total', { outcome });
+const gaps = (metrics: StandbyMetrics, outcome: string) => metrics.get('oplog_gaps_total', { outcome });
 
 describe('standby metrics', () => {
   it('moves applied, head and lag with the log and the clock; a hidden record is a gap opened, then filled', async () => {
