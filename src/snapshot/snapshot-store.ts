@@ -9,6 +9,9 @@
  * Loading checks the body's length and xxh64 against the manifest before decompressing
  * (bounded by the manifest's raw size), so damaged bytes are reported
  * (ChecksumMismatchError, MalformedError), never restored.
+ *
+ * Just over 350 lines because the store, its manifest format and the checks that tie
+ * them are read and changed together.
  */
 import { xxh64 } from '@node-rs/xxhash';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';

@@ -13,7 +13,7 @@
  *
  * Topics and offsets are in ./kafka-topics.ts, subscriptions in ./kafka-subscription.ts,
  * bounded reads in ./kafka-reader.ts, the queue that orders appends, fences and
- * truncation in ../append-queue.ts. What stays here (~480 lines) is the one producer's
+ * truncation in ../append-queue.ts. What stays here (~530 lines, over 350 on purpose) is the one producer's
  * state — its epoch and the writer's head — which every write path reads and changes,
  * so it stays in one file.
  */
