@@ -7,7 +7,7 @@
  * mismatch making a standby divergent, and the bad-input matrix with nothing written.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,11 +45,13 @@ async function post(url: string, path: string, body: string, headers: Record<str
  * fetch may see only the broken pipe.
  */
 async function postEarly(url: string, path: string, body: string, headers: Record<string, string>) {
-  const file = join(mkdtempSync(join(tmpdir(), 'oplog-body-')), 'body.json');
+  const bodyDir = mkdtempSync(join(tmpdir(), 'oplog-body-'));
+  const file = join(bodyDir, 'body.json');
   writeFileSync(file, body);
   const args = ['-s', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', `@${file}`];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
   const out = execFileSync('curl', [...args, '-w', '\n%{http_code}', `${url}${path}`]).toString();
+  rmSync(bodyDir, { recursive: true, force: true });
   const at = out.lastIndexOf('\n');
   return { status: Number(out.slice(at + 1)), body: JSON.parse(out.slice(0, at)) as Record<string, unknown> };
 }
@@ -115,6 +117,7 @@ describe('oplog serve on the file store', () => {
 
   afterAll(async () => {
     await Promise.all([primary, standby, ...extra].map((p) => p?.stop('SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('appends on the primary and reads them causally on the standby', async () => {

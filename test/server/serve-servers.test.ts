@@ -5,10 +5,10 @@
  * acknowledged append readable on it. Then `auto`: two standbys campaign for the etcd
  * leader key when the primary dies, and one takes over by itself.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { AppendOutcomeUnknownError, OplogClient } from '../../src/client/oplog-client.js';
 import { describeWithEtcd, describeWithKafka } from '../setup/servers.js';
 import { untilValue } from '../helpers/waiting.js';
@@ -48,6 +48,7 @@ describeWithEtcd('oplog serve (etcd)', (etcdEndpoint) => {
   describeWithKafka('oplog serve (etcd + kafka)', (kafkaEndpoint) => {
     const stores = ['--store', `etcd://${etcdEndpoint}`, '--store', `kafka://${kafkaEndpoint}`];
     const dir = mkdtempSync(join(tmpdir(), 'oplog-serve-servers-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('kill -9 the primary under load, promote the standby over HTTP: nothing acknowledged lost', async () => {
       const cluster = `serve-${process.pid}-${Date.now()}`;
