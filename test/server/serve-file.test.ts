@@ -141,6 +141,37 @@ describe('oplog serve on the file store', () => {
     expect(await new OplogClient({ urls: [standby.url] }).get('missing')).toBeUndefined();
   });
 
+  it('serves Prometheus metrics: the writer on the primary, the follower on both', async () => {
+    const names = (text: string) => new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const onPrimary = names(await (await fetch(`${primary.url}/metrics`)).text());
+    const onStandby = names(await (await fetch(`${standby.url}/metrics`)).text());
+    const follower = [
+      'oplog_head_seq',
+      'oplog_applied_seq',
+      'oplog_replication_lag_entries',
+      'oplog_replication_lag_seconds',
+      'oplog_pending_entries',
+      'oplog_pending_bytes',
+      'oplog_state',
+      'oplog_epoch',
+      'oplog_gaps_total',
+      'oplog_checksum_failures_total',
+      'oplog_duplicates_dropped_total',
+      'oplog_build_info',
+    ];
+    const writer = [
+      'oplog_appends_total',
+      'oplog_append_duration_seconds',
+      'oplog_record_entries',
+      'oplog_record_bytes',
+      'oplog_store_append_duration_seconds',
+    ];
+    for (const name of [...follower, ...writer]) expect(onPrimary, name).toContain(name);
+    for (const name of follower) expect(onStandby, name).toContain(name);
+    const text = await (await fetch(`${standby.url}/metrics`)).text();
+    expect(text).toMatch(/^oplog_state\{state="watching"\} 1$/m);
+  });
+
   it('answers an append to the standby with 409 and the primary epoch, and writes nothing', async () => {
     const before = await status(primary.url);
     const first = await sentinel(primary.url, token);
