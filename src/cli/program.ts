@@ -11,12 +11,14 @@ import { defineDemo } from './demo.js';
 import { defineInspect } from './inspect.js';
 import { defineReplay } from './replay.js';
 import { defineServe } from './serve.js';
+import { defineStatus } from './status.js';
 import { defineVerify } from './verify.js';
 import { packageVersion } from './version.js';
 
 /** Every subcommand, in the order `oplog --help` lists them. */
 const SUBCOMMANDS = [
   defineServe,
+  defineStatus,
   defineReplay,
   defineInspect,
   defineVerify,

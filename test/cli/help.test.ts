@@ -82,6 +82,7 @@ describe('--help on every subcommand', () => {
       ],
     ],
     ['bench', ['not implemented yet', 'Examples:']],
+    ['status', ['<url...>', '--once', '--json', '--interval-ms <ms>', '$ oplog status']],
     [
       'config',
       [
