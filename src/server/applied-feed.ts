@@ -54,19 +54,13 @@ export class AppliedFeed {
     return () => this.listeners.delete(listener);
   }
 
-  /** Every listener, e.g. to cut all watchers at shutdown. */
-  get listening(): number {
-    return this.listeners.size;
-  }
-
   /**
    * `entry.value` must be the feed's to keep (a copy no one mutates): the served state
    * hands over the key-value machine's own copy of a put's value, so nothing is copied twice.
    */
   push(entry: Entry): void {
-    const kept = entry;
-    this.ring.push(kept);
-    this.ringBytes += kept.value.length;
+    this.ring.push(entry);
+    this.ringBytes += entry.value.length;
     this.lastSeq = entry.seq;
     while (
       this.ring.length - this.start > 1 &&
@@ -81,7 +75,7 @@ export class AppliedFeed {
       this.ring = this.ring.slice(this.start);
       this.start = 0;
     }
-    for (const listener of this.listeners) listener.entry(kept);
+    for (const listener of this.listeners) listener.entry(entry);
   }
 
   restored(lastSeq: bigint): void {

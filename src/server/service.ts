@@ -243,7 +243,7 @@ export class OplogService {
 
   /** Whether the log no longer holds the next seq this node needs (retention removed it). */
   private async belowRetention(): Promise<boolean> {
-    const next = asSeq(this.standby.status.appliedSeq + 1n);
+    const next = asSeq(this.standby.appliedSeq + 1n);
     try {
       for await (const record of this.stores.source.read(next, 1)) void record;
       return false;
@@ -252,7 +252,7 @@ export class OplogService {
     }
   }
 
-  private async install(manifest: Awaited<ReturnType<FileSnapshotStore['latest']>> & object): Promise<void> {
+  private async install(manifest: SnapshotManifest): Promise<void> {
     await this.standby.installSnapshot(() => this.snapshots.load(manifest));
     this.feed.restored(manifest.lastSeq);
   }
@@ -365,7 +365,7 @@ export class OplogService {
           mismatch: this.divergence,
         }),
       get appliedSeq() {
-        return node.standby!.status.appliedSeq;
+        return node.standby!.appliedSeq;
       },
       writer: (): PrimaryWriter | undefined => node.writer,
       primaryEpoch: () => this.stores.source.currentEpoch(),
@@ -391,7 +391,7 @@ export class OplogService {
   }
 
   private waitForApplied(seq: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.standby.status.appliedSeq >= seq) return Promise.resolve(true);
+    if (this.standby.appliedSeq >= seq) return Promise.resolve(true);
     if (timeoutMs === 0) return Promise.resolve(false);
     return this.standby.waitForApplied(seq, AbortSignal.timeout(timeoutMs)).then(
       () => true,

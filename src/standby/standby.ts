@@ -51,7 +51,7 @@ import {
 } from '../core/standby-core.js';
 import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { NO_METRICS } from '../core/telemetry.js';
-import { epoch as toEpoch, seq as toSeq, type SeqRange } from '../core/types.js';
+import { epoch as toEpoch, seq as toSeq, type Seq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
@@ -173,6 +173,11 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       epoch: this.writer?.epoch,
       snapshotSeq: this.snapshotSeq,
     };
+  }
+
+  /** The last applied seq, without building the whole status (read on every HTTP answer). */
+  get appliedSeq(): Seq {
+    return this.core.appliedSeq;
   }
 
   /** The typed events (standby-events.ts): state changes, skips, loop failures, fences. */

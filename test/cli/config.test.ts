@@ -5,7 +5,6 @@
  * tsx) for one good and one bad config, and in-process for the flag helper that
  * `oplog serve` shares.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,30 +15,13 @@ import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/config/config.js';
 import { InvalidConfigError } from '../../src/config/config-error.js';
 import type { OplogConfig } from '../../src/config/types.js';
+import { runOplog } from '../helpers/cli-process.js';
 
-const repo = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'oplog-config-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The real `oplog` process (src/cli/main.ts through tsx), with exactly `env` plus PATH. */
-function oplog(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
-      cwd: repo,
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The real `oplog` process, with exactly `env` plus PATH. */
+const oplog = (args: string[], env: Record<string, string> = {}) => runOplog(args, env);
 
 describe('the real process', () => {
   it('a good config: exit 0, the effective config on stdout, secrets as paths only', async () => {

@@ -4,30 +4,17 @@
  * `oplog --version` prints package.json's version; the exit codes are the documented
  * ones, checked on the real process (stdout, stderr, exit status), not only in-process.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
+import { runOplog } from '../helpers/cli-process.js';
 
 const repo = join(import.meta.dirname, '../..');
 const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Runs src/cli/main.ts in a real node process (through tsx: no build needed). */
-function oplog(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
-      cwd: repo,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const oplog = (...args: string[]) => runOplog(args);
 
 async function help(argv: string[]): Promise<{ code: number; text: string }> {
   const lines: string[] = [];
