@@ -22,6 +22,7 @@ import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
   FencedError,
+  NotContiguousError,
   OplogError,
   StoreUnavailableError,
   TruncatedError,
@@ -342,7 +343,7 @@ export class KafkaLogStore implements LogStore {
           lastSeq = verified.lastSeq;
         }
       } catch (error) {
-        job.reject(error);
+        job.reject(this.maybeLaggingHead(error));
       }
     }
     if (accepted.length > 0) {
@@ -357,12 +358,33 @@ export class KafkaLogStore implements LogStore {
       }
       const last = accepted.at(-1)!;
       this.writerHead = { lastSeq: last.lastSeq, epoch: last.epoch, offset: this.lastWrittenOffset };
+      this.headMayLag = false;
     }
     for (const a of accepted) a.job.resolve();
     for (const job of duplicates) job.resolve();
   }
 
   private lastWrittenOffset = -1n;
+
+  /**
+   * Set when an append failed on the broker (it may have restarted): until the next
+   * transaction commits, a re-scanned head can lag what was committed — after a kill -9
+   * a broker's high watermark restarts from its last checkpoint — so a record that seems
+   * to leave a gap is retried (StoreUnavailableError, head scanned again) rather than
+   * refused. Nothing is written on that path either way.
+   */
+  private headMayLag = false;
+
+  private maybeLaggingHead(error: unknown): unknown {
+    if (!(error instanceof NotContiguousError) || !this.headMayLag || error.firstSeq < error.expectedSeq)
+      return error;
+    this.writerHead = undefined;
+    return new StoreUnavailableError(
+      'kafka append',
+      { cluster: this.options.clusterId, reason: 'head behind after a broker failure' },
+      { cause: error },
+    );
+  }
 
   private async writeTransaction(
     messages: readonly { bytes: Uint8Array; firstSeq: bigint }[],
@@ -401,6 +423,7 @@ export class KafkaLogStore implements LogStore {
       // rebuild it (initTransactions aborts what was open) and look the head up again.
       const error = this.translate(cause, 'kafka append', epoch, committing);
       await this.dropProducer();
+      this.headMayLag = true;
       throw error;
     }
   }
