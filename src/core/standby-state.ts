@@ -136,8 +136,8 @@ export const STANDBY_TRANSITIONS: Table = {
     stop: 'stopped',
   },
   primary: {
-    // The primary follows its own log to keep its state machine current; the writer
-    // does not depend on that subscription, so its visibility changes nothing here.
+    // The primary applies what its writer acknowledges; it follows no subscription, so
+    // a source's visibility changes nothing here.
     connected: 'primary',
     source_lost: 'primary',
     fenced: 'stopped',

@@ -129,6 +129,8 @@ export class OplogNode {
       ...primary,
       beforeStart: async (claimed) => void (epoch = claimed),
       onStopped: (error) => this.writerStopped(epoch, error),
+      // A node started as primary has no state machine to apply to.
+      onAcknowledged: () => {},
     });
     this.movePrimary('primary', 'started');
     await election?.campaign({ force: true });

@@ -21,7 +21,7 @@
  * the stop's judgement share the waiters and the unacknowledged records; the lanes
  * (./store-lane.ts), reconcile (./reconcile.ts) and metrics (./writer-metrics.ts) are apart.
  */
-import { entryBytesEstimate, validateOp } from '../core/entry-codec.js';
+import { entryBytesEstimate, validateOp, type EntryFields } from '../core/entry-codec.js';
 import type { Compression } from '../core/compression.js';
 import {
   ClosedError,
@@ -41,7 +41,7 @@ import {
 } from '../core/group-commit.js';
 import { BATCH_BYTES_MAX, RECORD_BYTES_MAX, RECORD_ENTRIES_MAX } from '../core/limits.js';
 import { encodeRecord, type BatchRecord } from '../core/record-codec.js';
-import { epoch as toEpoch, seq as toSeq, type Epoch, type Op, type Seq } from '../core/types.js';
+import { epoch as toEpoch, seq as toSeq, type Entry, type Epoch, type Op, type Seq } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
 import { NO_METRICS, type Logger, type Metrics } from '../core/telemetry.js';
 import { reconcileStores } from './reconcile.js';
@@ -88,9 +88,23 @@ export interface PrimaryWriterOptions {
   readonly metrics?: Metrics;
   /** Where the writer's stop is logged. Default: nowhere. */
   readonly logger?: Logger;
+  /**
+   * Called with each record's entries once every store holds it, in seq order, just
+   * before its appends resolve: a writing node applies what it acknowledges here (so a
+   * read on it after an ack sees the write) instead of reading its own log back. Runs
+   * inside the writer's bookkeeping: it must not throw, nor append synchronously.
+   */
+  readonly onAcknowledged?: (entries: readonly Entry[]) => void;
 }
 
 export type WriterState = 'running' | 'stopped';
+
+/** A record handed to the lanes, with what onAcknowledged needs of it. */
+interface Unacked {
+  readonly record: BatchRecord;
+  readonly entries: readonly EntryFields[];
+  readonly checksums: readonly bigint[];
+}
 
 interface Waiter {
   resolve(seq: Seq): void;
@@ -101,7 +115,9 @@ export class PrimaryWriter {
   private readonly planner: GroupCommitPlanner;
   private readonly waiters = new Map<bigint, Waiter>();
   /** Records handed to the lanes and not yet acknowledged, by firstSeq, in seq order. */
-  private readonly unacked = new Map<bigint, BatchRecord>();
+  private readonly unacked = new Map<bigint, Unacked>();
+  /** The last seq handed to onAcknowledged: records are handed on contiguously. */
+  private acknowledgedSeq: bigint;
   /** Settles once a stop has given every pending op its answer. */
   private stopped: Promise<void> = Promise.resolve();
   private readonly lanes: StoreLane[];
@@ -120,6 +136,7 @@ export class PrimaryWriter {
     firstSeq: Seq,
   ) {
     this.planner = new GroupCommitPlanner({ ...DEFAULT_PLANNER_LIMITS, ...options.limits }, epoch, firstSeq);
+    this.acknowledgedSeq = firstSeq - 1n;
     this.metrics = new WriterMetrics(options.metrics ?? NO_METRICS);
     this.lanes = options.stores.map(
       (store) =>
@@ -168,7 +185,11 @@ export class PrimaryWriter {
     return this.planner.nextSeq;
   }
 
-  /** Resolves with the op's seq once every store holds it. Bad input rejects at once. */
+  /**
+   * Resolves with the op's seq once every store holds it. Bad input rejects at once.
+   * The op's value is encoded (and, with onAcknowledged, applied) later: it must not
+   * change until the append settles.
+   */
   append(op: Op): Promise<Seq> {
     return this.appendOne(op);
   }
@@ -265,7 +286,9 @@ export class PrimaryWriter {
   private carry(out: PlannerOutput): void {
     for (const batch of out.write) this.write(batch);
     for (const range of out.ack) {
+      const acked = this.unacked.get(range.fromSeq);
       this.unacked.delete(range.fromSeq);
+      if (acked !== undefined) this.acknowledged(acked);
       this.settle(range.fromSeq, range.toSeq, (w, s) => w.resolve(toSeq(s)));
     }
     for (const range of out.fail) {
@@ -284,21 +307,30 @@ export class PrimaryWriter {
     }
   }
 
+  /** Hands a record every store holds to onAcknowledged, if it follows the last one handed on. */
+  private acknowledged({ record, entries, checksums }: Unacked): void {
+    const hook = this.options.onAcknowledged;
+    if (hook === undefined || record.firstSeq !== this.acknowledgedSeq + 1n) return;
+    this.acknowledgedSeq = record.lastSeq;
+    hook(entries.map((fields, i) => ({ ...fields, checksum: checksums[i]! })));
+  }
+
   private write(batch: PlannedBatch): void {
     let record: BatchRecord;
+    let checksums: bigint[];
     try {
-      record = encodeRecord({
+      ({ record, checksums } = encodeRecord({
         epoch: this.epoch,
         entries: batch.entries,
         compression: this.options.compression,
-      }).record;
+      }));
     } catch (error) {
       this.stop(
         error instanceof OplogError ? error : new IntegrityError(batch.entries[0]!.seq, String(error)),
       );
       return;
     }
-    this.unacked.set(record.firstSeq, record);
+    this.unacked.set(record.firstSeq, { record, entries: batch.entries, checksums });
     this.metrics.record(record.entryCount, record.bytes.length);
     Promise.all(this.lanes.map((lane) => lane.submit(record, this.epoch))).then(
       () => {
@@ -337,7 +369,7 @@ export class PrimaryWriter {
     this.planner.onFenced();
     const records = [...this.unacked.values()];
     this.unacked.clear();
-    const lastWrittenSeq = records.at(-1)?.lastSeq ?? 0n;
+    const lastWrittenSeq = records.at(-1)?.record.lastSeq ?? 0n;
     for (const [s, waiter] of this.waiters) {
       if (s <= lastWrittenSeq) continue;
       this.waiters.delete(s);
@@ -352,10 +384,12 @@ export class PrimaryWriter {
   }
 
   /** Answers the ops of `records` (in seq order) by what the stores hold of each. */
-  private judge(records: readonly BatchRecord[], error: OplogError): void {
-    for (const record of records) {
+  private judge(records: readonly Unacked[], error: OplogError): void {
+    for (const unacked of records) {
+      const { record } = unacked;
       const outcomes = this.lanes.map((lane) => lane.outcome(record));
       if (outcomes.every((o) => o === 'held')) {
+        this.acknowledged(unacked);
         this.settle(record.firstSeq, record.lastSeq, (w, s) => w.resolve(toSeq(s)));
       } else if (outcomes.every((o) => o === 'not-written')) {
         this.settle(record.firstSeq, record.lastSeq, (w) => w.reject(error));

@@ -7,7 +7,8 @@
  * The digest is incremental, so a checkpoint costs O(1) rather than a pass over the
  * whole state: the sum (mod 2^64) over every key of xxh64(value, seed = xxh64(key)).
  * Equal states have equal digests whatever order built them; it is kept beside the
- * state machine's own hash(), which snapshots use and which is a full pass.
+ * state machine's own hash(), which snapshots use and which is a full pass. Each key's
+ * term is kept (one bigint per key), so an overwrite hashes only the new value.
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { xxh64 } from '@node-rs/xxhash';
@@ -15,18 +16,28 @@ import type { Entry } from '../core/types.js';
 
 const MASK = (1n << 64n) - 1n;
 
-/** The incremental digest of a key-value state; fed every put and delete with the value it replaced. */
+/** The incremental digest of a key-value state; fed every put and delete. */
 export class KvDigest {
   value = 0n;
+  /** Each present key's term of the sum. */
+  private readonly terms = new Map<string, bigint>();
 
-  /** `before` is the key's value before the entry (undefined: absent); `after` likewise. */
-  change(key: string, before: Uint8Array | undefined, after: Uint8Array | undefined): void {
-    if (before !== undefined) this.value = (this.value - pairHash(key, before)) & MASK;
-    if (after !== undefined) this.value = (this.value + pairHash(key, after)) & MASK;
+  /** `key` now holds `value` (undefined: deleted). */
+  set(key: string, value: Uint8Array | undefined): void {
+    const old = this.terms.get(key);
+    if (old !== undefined) this.value = (this.value - old) & MASK;
+    if (value === undefined) {
+      this.terms.delete(key);
+      return;
+    }
+    const term = pairHash(key, value);
+    this.terms.set(key, term);
+    this.value = (this.value + term) & MASK;
   }
 
-  reset(value = 0n): void {
-    this.value = value;
+  reset(): void {
+    this.value = 0n;
+    this.terms.clear();
   }
 }
 

@@ -63,16 +63,7 @@ export function parseAppend(body: unknown): Op[] {
       throw new HttpError(400, 'OPLOG_INVALID_INPUT', 'a put needs a value', at('value'));
     if (entry.type === 'delete' && entry.value !== undefined && entry.value !== '')
       throw new HttpError(400, 'OPLOG_INVALID_INPUT', 'a delete takes no value', at('value'));
-    // The schema checked the alphabet and where `=` may be (a linear pattern: the one
-    // with grouped quantifiers cost more than parsing the JSON); the length is checked here.
-    if (entry.value !== undefined && entry.value.length % 4 !== 0)
-      throw new HttpError(
-        400,
-        'OPLOG_INVALID_INPUT',
-        `${at('value')} must be standard base64 with padding (RFC 4648 §4)`,
-        at('value'),
-      );
-    const op: Op = { type: entry.type, key: entry.key, value: Buffer.from(entry.value ?? '', 'base64') };
+    const op: Op = { type: entry.type, key: entry.key, value: decodeBase64(entry.value ?? '', at('value')) };
     try {
       validateOp(op);
     } catch (error) {
@@ -92,6 +83,24 @@ export function parseAppend(body: unknown): Op[] {
     }
     return op;
   });
+}
+
+/**
+ * Standard base64 with padding (RFC 4648 §4), and canonical: Node's decoder skips what
+ * is not in the alphabet and takes the URL-safe one too, so the bytes must encode back
+ * to exactly the text sent. (Cheaper than a regular expression over the text: native
+ * decode and encode of a 512-byte value take well under a microsecond.)
+ */
+function decodeBase64(text: string, field: string): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  if (text.length % 4 !== 0 || bytes.toString('base64') !== text)
+    throw new HttpError(
+      400,
+      'OPLOG_INVALID_INPUT',
+      `${field} must be standard base64 with padding (RFC 4648 §4)`,
+      field,
+    );
+  return bytes;
 }
 
 interface RawEntry {
@@ -142,8 +151,6 @@ function schemaError(errors: readonly ErrorObject[], body: unknown): HttpError {
     const missing = String((first.params as { missingProperty: string }).missingProperty);
     field = field === '' ? missing : `${field}/${missing}`;
     message = 'is required';
-  } else if (first.keyword === 'pattern' && field.endsWith('value')) {
-    message = 'must be standard base64 with padding (RFC 4648 §4)';
   }
   return new HttpError(400, 'OPLOG_INVALID_INPUT', `${field === '' ? 'body' : field} ${message}`, field);
 }

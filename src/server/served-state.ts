@@ -31,10 +31,9 @@ export class ServedState implements StateMachine {
 
   apply(entry: Entry): void {
     const keyed = entry.type === 'put' || entry.type === 'delete';
-    const before = keyed ? this.kv.get(entry.key) : undefined;
     this.kv.apply(entry);
     const after = keyed ? this.kv.get(entry.key) : undefined;
-    if (keyed) this.digest.change(entry.key, before, after);
+    if (keyed) this.digest.set(entry.key, after);
     // The machine's own copy of a put's value; other entries are copied once here.
     this.feed.push({ ...entry, value: after ?? entry.value.slice() });
     const { append, mismatch } = this.checkpoints.applied(entry, this.digest.value);
@@ -54,7 +53,7 @@ export class ServedState implements StateMachine {
   restore(bytes: Uint8Array): void {
     this.kv.restore(bytes);
     this.digest.reset();
-    for (const [key, value] of this.kv.entries()) this.digest.change(key, undefined, value);
+    for (const [key, value] of this.kv.entries()) this.digest.set(key, value);
     this.checkpoints.restored();
   }
 }

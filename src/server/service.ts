@@ -6,9 +6,9 @@
  * - **Every node starts as a standby** and applies the log into its state: with role
  *   `primary` it promotes itself once caught up (its state is the whole log, and the
  *   promotion fences any older writer); `standby` waits for `POST /v1/promote`; `auto`
- *   campaigns for the etcd leader key. A writing node keeps applying what it wrote by
- *   following its own log, so reads, the change stream and state checks work on every
- *   node.
+ *   campaigns for the etcd leader key. A writing node applies what its writer acknowledges
+ *   (just before the ack), so reads, the change stream and state checks work on every
+ *   node, and a read on the primary after an ack sees the write.
  * - **Bootstrap**: before following, a node installs its newest local snapshot, or, with
  *   none and a peer configured, the peer's (`GET /v1/snapshot`), checked like a local one.
  * - **Shutdown** (stop()): watch streams are cut with a reason, the listener stops
@@ -88,7 +88,9 @@ export class OplogService {
     // The state's hooks reach the service, which is built from the state: late bound.
     const late: { service?: OplogService } = {};
     const state = new ServedState(feed, config.checkpoints.everyEntries, {
-      checkpointDue: (value) => late.service?.appendCheckpoint(value),
+      // Due inside an apply, which on a writing node runs inside the writer's ack:
+      // appended just after it, never from within.
+      checkpointDue: (value) => queueMicrotask(() => late.service?.appendCheckpoint(value)),
       mismatch: (mismatch) => late.service?.checkpointMismatch(mismatch),
     });
     const snapshots = new FileSnapshotStore(

@@ -14,6 +14,7 @@
 import type { Compression } from '../core/compression.js';
 import { ClosedError, FencedError, type OplogError } from '../core/errors.js';
 import type { StandbyEvent } from '../core/standby-state.js';
+import type { Entry } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import { EpochClaim } from './epoch-claim.js';
@@ -28,6 +29,8 @@ export interface PromotionHost {
   takeover(attempt: number, store: LogStore, headSeq: bigint): Promise<void>;
   /** The writer handed out by run() stopped for good. */
   writerStopped(error: OplogError): void;
+  /** The writer's acknowledged entries, in seq order (the node applies them). */
+  acknowledged(entries: readonly Entry[]): void;
   /** The claim was overtaken by a newer epoch (state is then `stopped`). */
   claimFenced(error: FencedError): void;
 }
@@ -100,6 +103,7 @@ export class Promotion<W extends PromotedWriter> {
       onStopped: (error) => {
         if (handedOut) this.host.writerStopped(error);
       },
+      onAcknowledged: (entries) => this.host.acknowledged(entries),
     });
     if (this.stopping) {
       await writer.close();

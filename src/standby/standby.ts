@@ -51,7 +51,7 @@ import {
 } from '../core/standby-core.js';
 import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { NO_METRICS } from '../core/telemetry.js';
-import { epoch as toEpoch, seq as toSeq, type Seq, type SeqRange } from '../core/types.js';
+import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
@@ -358,8 +358,9 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       throw error;
     }
     this.writer = writer;
-    // The primary keeps its own state machine current by following its own log.
-    if (!this.stopping && this.stateValue === 'primary') this.resumeFollowing();
+    // The primary applies what its writer acknowledges (acknowledged() below), so it
+    // does not read its own log back; only the timers run again.
+    if (!this.stopping && this.stateValue === 'primary') this.resumeTicking();
     return writer;
   }
 
@@ -377,6 +378,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
         await this.options.onTakeover?.(attempt);
       },
       writerStopped: (error) => this.onWriterStopped(error),
+      acknowledged: (entries) => this.applyAcknowledged(entries),
       claimFenced: (error) => this.onFenced(error),
     };
   }
@@ -430,11 +432,29 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
 
   private resumeFollowing(): void {
     if (this.stopping) return;
+    this.resumeTicking();
+    this.running = this.followLoop().catch((error: unknown) => this.fail('follow', error));
+  }
+
+  private resumeTicking(): void {
     this.suspended = false;
     this.loopAbort = new AbortController();
-    this.running = this.followLoop().catch((error: unknown) => this.fail('follow', error));
     clearInterval(this.timer);
     this.timer = setInterval(() => this.onTick(), this.options.tickMs ?? DEFAULT_TICK_MS);
+  }
+
+  /**
+   * What this node's writer acknowledged, in seq order: applied as a delivery from the
+   * log would be (the records are in every store), with the head at its last seq.
+   */
+  private applyAcknowledged(entries: readonly Entry[]): void {
+    const last = entries.at(-1);
+    if (last === undefined) return;
+    try {
+      this.carry(this.core.receive({ kind: 'record', entries, headSeq: last.seq }, this.nowMs()));
+    } catch (error) {
+      this.fail('apply', error);
+    }
   }
 
   private onTick(): void {

@@ -5,7 +5,7 @@
  */
 import type { Compression } from '../core/compression.js';
 import type { OplogError } from '../core/errors.js';
-import type { Epoch } from '../core/types.js';
+import type { Entry, Epoch } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
 
 /** What a promotion hands the factory; a factory may add its own settings. */
@@ -20,6 +20,12 @@ export interface WriterStartOptions {
   readonly beforeStart: (epoch: Epoch, headSeq: bigint) => Promise<void>;
   /** Called once when the writer stops for good (FencedError, ClosedError, or why). */
   readonly onStopped: (error: OplogError) => void;
+  /**
+   * Called with each record's entries once every store holds it, in seq order, before
+   * its appends resolve: the promoted node applies what it acknowledges from here
+   * instead of reading its own log back. Must not throw.
+   */
+  readonly onAcknowledged: (entries: readonly Entry[]) => void;
 }
 
 /** The writer a promotion hands out: the standby only reads its epoch and closes it. */

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FencedError, IntegrityError, InvalidInputError, TooLargeError } from '../../src/core/errors.js';
-import { epoch, seq, type Op } from '../../src/core/types.js';
+import { decodeRecord } from '../../src/core/record-codec.js';
+import { epoch, seq, type Entry, type Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { KvStateMachine } from '../../src/snapshot/state-machine.js';
 import { Standby } from '../../src/standby/standby.js';
@@ -48,6 +49,36 @@ describe('primary writer', () => {
     expect(order).toEqual([...order].sort((x, y) => (x < y ? -1 : 1)));
     expect((await a.head()).lastSeq).toBe(500n);
     expect(await hexes(a)).toEqual(await hexes(b));
+    await primary.close();
+  });
+
+  it('hands each acknowledged record to onAcknowledged, in seq order, before its appends resolve', async () => {
+    const store = new MemoryLogStore();
+    const handed: Entry[] = [];
+    const resolvedBeforeHanded: bigint[] = [];
+    const primary = await PrimaryWriter.start({
+      stores: [store],
+      compression,
+      limits: { batchEntriesMax: 16 },
+      onAcknowledged: (entries) => handed.push(...entries),
+    });
+    const seqs = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        primary.append(op(i)).then((s) => {
+          if (!handed.some((e) => e.seq === s)) resolvedBeforeHanded.push(s);
+          return s;
+        }),
+      ),
+    );
+    expect(resolvedBeforeHanded).toEqual([]);
+    expect(handed.map((e) => e.seq)).toEqual(seqs);
+    // Exactly what the store holds, checksums included.
+    const stored = (await collect(store.read(seq(1n)))).flatMap(
+      (r) => decodeRecord(r.bytes, compression).entries,
+    );
+    const plain = (entries: readonly Entry[]) =>
+      entries.map((e) => ({ ...e, value: new Uint8Array(e.value) }));
+    expect(plain(handed)).toEqual(plain(stored));
     await primary.close();
   });
 

@@ -43,6 +43,18 @@ describe('parseAppend', () => {
     [{ entries: [] }, 400, 'entries'],
     [{ type: 'put', key: 'a', value: 'aGk' }, 400, 'value'],
     [{ type: 'put', key: 'a', value: 'a h=' }, 400, 'value'],
+    // URL-safe alphabet, which Node's decoder would take.
+    [{ type: 'put', key: 'a', value: 'a-_=' }, 400, 'value'],
+    // `=` inside, and pad bits that are not zero (QR== is "A" too, not canonically).
+    [{ type: 'put', key: 'a', value: 'aG=k' }, 400, 'value'],
+    [{ type: 'put', key: 'a', value: 'QR==' }, 400, 'value'],
+    [{ type: 'put', key: 'a', value: 'Q===' }, 400, 'value'],
+    [JSON.parse('{"type":"put","key":"a","value":"","__proto__":{"x":1}}') as unknown, 400, '__proto__'],
+    [
+      { entries: [{ type: 'put', key: 'a', value: '', constructor: { prototype: {} } }] },
+      400,
+      'entries/0/constructor',
+    ],
     [{ type: 'put', key: 'a' }, 400, 'value'],
     [{ type: 'delete', key: 'a', value: 'aGk=' }, 400, 'value'],
     [{ type: 'checkpoint', key: 'a', value: '' }, 400, 'type'],
@@ -90,14 +102,24 @@ describe('checkpoints', () => {
   it('the digest depends on the state, not on the order that built it', () => {
     const a = new KvDigest();
     const b = new KvDigest();
-    a.change('x', undefined, Buffer.from('1'));
-    a.change('y', undefined, Buffer.from('2'));
-    b.change('y', undefined, Buffer.from('9'));
-    b.change('x', undefined, Buffer.from('1'));
-    b.change('y', Buffer.from('9'), Buffer.from('2'));
+    a.set('x', Buffer.from('1'));
+    a.set('y', Buffer.from('2'));
+    b.set('y', Buffer.from('9'));
+    b.set('x', Buffer.from('1'));
+    b.set('y', Buffer.from('2'));
+    b.set('z', Buffer.from('3'));
+    b.set('z', undefined);
     expect(a.value).toBe(b.value);
-    a.change('x', Buffer.from('1'), undefined);
+    a.set('x', undefined);
     expect(a.value).not.toBe(b.value);
+    a.set('x', Buffer.from('1'));
+    expect(a.value).toBe(b.value);
+    a.reset();
+    expect(a.value).toBe(0n);
+    a.set('x', Buffer.from('1'));
+    expect(a.value).not.toBe(0n);
+    a.set('x', undefined);
+    expect(a.value).toBe(0n);
   });
 
   it('notes digests at multiples, asks for a checkpoint, and reports a mismatch once', () => {

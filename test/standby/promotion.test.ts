@@ -7,7 +7,7 @@
  * continues at head + 1, and a failure after the fence is a reported `leaderless`
  * state retried until a writer exists.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,17 +188,26 @@ describe('standby shell', () => {
   });
 
   it('promotes: fences the old primary, drains to the head, continues at head + 1', async () => {
-    const { primary, kv, standby } = await setup();
+    const { store, primary, kv, standby } = await setup();
     await primary.appendMany(Array.from({ length: 64 }, (_, i) => op(i)));
     await until(() => standby.status.state === 'watching' && standby.status.appliedSeq === 64n, 'caught up');
     const writer = await standby.promote();
     expect(standby.status.state).toBe('primary');
     expect(writer.epoch).toBe(2n);
     await expect(primary.append(op(999))).rejects.toBeInstanceOf(FencedError);
+    const subscribe = vi.spyOn(store, 'subscribe');
     expect(await writer.append(op(64))).toBe(65n);
-    // The new primary keeps its own state machine current from its own log.
-    await until(() => kv.seqs.length === 65, 'own append applied');
+    // The new primary applied its write before acknowledging it, without reading it back.
     expect(kv.seqs).toEqual(Array.from({ length: 65 }, (_, i) => BigInt(i + 1)));
+    expect(standby.status.appliedSeq).toBe(65n);
+    expect(standby.read((sm) => (sm as KvStateMachine).get('k4'))).toEqual({
+      value: new TextEncoder().encode('v64'),
+      stale: false,
+    });
+    const many = await writer.appendMany(Array.from({ length: 100 }, (_, i) => op(65 + i)));
+    expect(many.at(-1)).toBe(165n);
+    expect(kv.seqs).toEqual(Array.from({ length: 165 }, (_, i) => BigInt(i + 1)));
+    expect(subscribe).not.toHaveBeenCalled();
     await standby.stop();
   });
 
