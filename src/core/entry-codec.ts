@@ -38,15 +38,20 @@ export const ENTRY_BYTES_MIN = 1 + 27 + 1 + 1 + 2 + 10;
 /**
  * Throws {@link TooLargeError} or {@link InvalidInputError} unless `op` can be appended:
  * within the wire format's bounds, and its value at most {@link APPEND_VALUE_BYTES_MAX}
- * so that one record always holds it. Returns the UTF-8 sizes so callers can budget bytes.
+ * so that one record always holds it.
  */
-export function validateOp(op: Op): { typeBytes: number; keyBytes: number } {
+export function validateOp(op: Op): void {
   validateOpShape(op);
   if (op.value.length > APPEND_VALUE_BYTES_MAX)
     throw new TooLargeError('value', op.value.length, APPEND_VALUE_BYTES_MAX);
-  const typeBytes = utf8Length(op.type, TYPE_BYTES_MAX, 'type');
-  const keyBytes = utf8Length(op.key, KEY_BYTES_MAX, 'key');
-  return { typeBytes, keyBytes };
+  checkUtf8Length(op.type, TYPE_BYTES_MAX, 'type');
+  checkUtf8Length(op.key, KEY_BYTES_MAX, 'key');
+}
+
+/** utf8Length's bound without the encoding when the UTF-16 length already proves it. */
+function checkUtf8Length(value: string, bytesMax: number, field: string): void {
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+  if (value.length * 3 > bytesMax) utf8Length(value, bytesMax, field);
 }
 
 /** Every check of {@link validateOp} that needs no UTF-8 encoding. */

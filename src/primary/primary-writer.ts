@@ -214,7 +214,7 @@ export class PrimaryWriter {
       for (let i = 0; i < ops.length; i++) this.metrics.appended('refused');
       throw new OverloadedError(this.planner.queuedEntries, this.planner.queuedBytes);
     }
-    return ops.map((op) => this.appendOne(op));
+    return ops.map((op) => this.appendOne(op, true));
   }
 
   /**
@@ -245,11 +245,11 @@ export class PrimaryWriter {
     await Promise.all(this.lanes.map((lane) => lane.settled()));
   }
 
-  private appendOne(op: Op): Promise<Seq> {
+  private appendOne(op: Op, validated = false): Promise<Seq> {
     if (this.stateValue !== 'running')
       return Promise.reject(this.stopError ?? new ClosedError('primary writer'));
     try {
-      validateOp(op);
+      if (!validated) validateOp(op);
     } catch (error) {
       this.metrics.appended('refused');
       return Promise.reject(error);
