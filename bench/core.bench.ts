@@ -105,6 +105,7 @@ function runPlanner(count: number, pipelineDepth: number): number {
       batchBytesMax: 900 * 1024,
       lingerMs: 2,
       pipelineDepth,
+      runAheadBytesMax: 0,
       queueEntriesMax: 100_000,
       queueBytesMax: 512 * 1024 * 1024,
     },

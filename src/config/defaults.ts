@@ -36,6 +36,7 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
     batchBytesMax: Math.floor(RECORD_BYTES_MAX * 0.9),
     lingerMs: 2,
     pipelineDepth: 4,
+    runAheadBytesMax: 16 * MiB,
     queueEntriesMax: 100_000,
     queueBytesMax: 256 * MiB,
     // PrimaryWriter's retry delays (DEFAULT_RETRY_DELAY_MS, DEFAULT_RETRY_DELAY_MAX_MS).

@@ -72,6 +72,7 @@ export interface OplogConfig {
     readonly batchBytesMax: number;
     readonly lingerMs: number;
     readonly pipelineDepth: number;
+    readonly runAheadBytesMax: number;
     readonly queueEntriesMax: number;
     readonly queueBytesMax: number;
     readonly retryDelayMs: number;

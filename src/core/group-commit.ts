@@ -7,8 +7,12 @@
  *   reason, so a refused op never holds a seq.
  * - A batch is cut at once when nothing is in flight; otherwise when the queue reaches
  *   `batchEntriesMax` or `batchBytesMax`, or its oldest op has waited `lingerMs`.
- * - At most `pipelineDepth` batches are in flight; acks are released strictly in seq
- *   order, whatever order the writes complete in.
+ * - At most `pipelineDepth` batches are in flight at the leading store; acks are
+ *   released strictly in seq order, whatever order the writes complete in.
+ * - **Run-ahead**: a batch one store holds no longer holds the pipeline, so the fastest
+ *   store does not wait for the slowest (a standby following it keeps up) while acks
+ *   still wait for every store. Batches cut and not yet acknowledged stay within
+ *   `runAheadBytesMax` (and `pipelineDepth` of them are always allowed).
  * - A retryable failure re-emits the same batch (same seqs, same ts: byte-identical).
  * - A fencing failure is terminal: every queued and in-flight op fails, nothing acks again.
  */
@@ -23,8 +27,13 @@ export interface PlannerLimits {
   readonly batchBytesMax: number;
   /** How long an op may wait for company while a batch is in flight. */
   readonly lingerMs: number;
-  /** Batches written concurrently; ≥ 1. */
+  /** Batches written concurrently to the leading store; ≥ 1. */
   readonly pipelineDepth: number;
+  /**
+   * Estimated bytes of batches cut and not yet in every store, past `pipelineDepth`
+   * batches: how far the fastest store may run ahead of the slowest. 0: not at all.
+   */
+  readonly runAheadBytesMax: number;
   /** Bounds of the queue of ops not yet acknowledged (queued + in flight). */
   readonly queueEntriesMax: number;
   readonly queueBytesMax: number;
@@ -61,6 +70,9 @@ interface Queued {
 
 interface InFlight {
   readonly batch: PlannedBatch;
+  /** Some store holds it (the leading one): it no longer counts against the depth. */
+  leadWritten: boolean;
+  /** Every store holds it. */
   written: boolean;
 }
 
@@ -77,6 +89,9 @@ export class GroupCommitPlanner {
   private bufferedBytes = 0;
   /** Estimated bytes queued but not yet cut into a batch. */
   private unbatchedBytes = 0;
+  /** In-flight batches no store holds yet, and the estimated bytes of all in flight. */
+  private leadingInFlight = 0;
+  private inFlightBytes = 0;
   private stateValue: PlannerState = 'running';
 
   constructor(
@@ -159,12 +174,29 @@ export class GroupCommitPlanner {
     return this.output(this.maybeCut(nowMs), [], []);
   }
 
+  /**
+   * Some store (not yet every one) holds `batchId`: it stops counting against the
+   * pipeline depth, so the leading store gets the next batches (within the run-ahead
+   * bound). Optional: with one store, or when a store's progress is not tracked,
+   * onWritten alone gives the behaviour without run-ahead. A batch already
+   * acknowledged is ignored (the two may arrive in either order).
+   */
+  onLeadWritten(batchId: number, nowMs: number): PlannerOutput {
+    if (this.stateValue === 'fenced') return this.output([], [], []);
+    // Already acknowledged (every store held it first): nothing left to free.
+    const flight = this.inFlight.find((f) => f.batch.batchId === batchId);
+    if (flight === undefined) return this.output([], [], []);
+    this.markLeadWritten(flight);
+    return this.output(this.maybeCut(nowMs), [], []);
+  }
+
   /** Every store holds `batchId`. Releases acks in seq order and cuts what is due. */
   onWritten(batchId: number, nowMs: number): PlannerOutput {
     if (this.stateValue === 'fenced') return this.output([], [], []);
     const flight = this.inFlight.find((f) => f.batch.batchId === batchId);
     assert(flight !== undefined, `onWritten for unknown batch ${batchId}`);
     assert(!flight.written, `batch ${batchId} written twice`);
+    this.markLeadWritten(flight);
     flight.written = true;
     const ack: SeqRange[] = [];
     while (this.inFlight[0]?.written === true) {
@@ -173,8 +205,15 @@ export class GroupCommitPlanner {
       ack.push({ fromSeq: entries[0]!.seq, toSeq: entries[entries.length - 1]!.seq });
       this.bufferedEntries -= entries.length;
       this.bufferedBytes -= done.batch.bytes;
+      this.inFlightBytes -= done.batch.bytes;
     }
     return this.output(this.maybeCut(nowMs), ack, []);
+  }
+
+  private markLeadWritten(flight: InFlight): void {
+    if (flight.leadWritten) return;
+    flight.leadWritten = true;
+    this.leadingInFlight--;
   }
 
   /** A write of `batchId` failed transiently: write the same batch again. */
@@ -199,27 +238,35 @@ export class GroupCommitPlanner {
     this.bufferedEntries = 0;
     this.bufferedBytes = 0;
     this.unbatchedBytes = 0;
+    this.leadingInFlight = 0;
+    this.inFlightBytes = 0;
     return this.output([], [], fail);
   }
 
   private maybeCut(nowMs: number): PlannedBatch[] {
     const cut: PlannedBatch[] = [];
-    while (
-      this.stateValue === 'running' &&
-      this.inFlight.length < this.limits.pipelineDepth &&
-      this.isDue(nowMs)
-    ) {
+    while (this.stateValue === 'running' && this.hasRoom() && this.isDue(nowMs)) {
       const batch = this.cutOne();
-      this.inFlight.push({ batch, written: false });
+      this.inFlight.push({ batch, leadWritten: false, written: false });
+      this.leadingInFlight++;
+      this.inFlightBytes += batch.bytes;
       cut.push(batch);
     }
     return cut;
   }
 
+  /** Room for one more batch: the depth at the leading store, and the run-ahead bound. */
+  private hasRoom(): boolean {
+    if (this.inFlight.length < this.limits.pipelineDepth) return true;
+    return (
+      this.leadingInFlight < this.limits.pipelineDepth && this.inFlightBytes < this.limits.runAheadBytesMax
+    );
+  }
+
   private isDue(nowMs: number): boolean {
     const pending = this.queue.length - this.queueHead;
     if (pending === 0) return false;
-    if (this.inFlight.length === 0) return true;
+    if (this.leadingInFlight === 0) return true;
     if (pending >= this.limits.batchEntriesMax) return true;
     if (this.unbatchedBytes >= this.limits.batchBytesMax) return true;
     return nowMs - this.queue[this.queueHead]!.queuedAtMs >= this.limits.lingerMs;
@@ -245,7 +292,7 @@ export class GroupCommitPlanner {
 
   private output(write: PlannedBatch[], ack: SeqRange[], fail: SeqRange[]): PlannerOutput {
     const waiting = this.queue[this.queueHead];
-    const lingering = this.stateValue === 'running' && waiting !== undefined && this.inFlight.length > 0;
+    const lingering = this.stateValue === 'running' && waiting !== undefined && this.leadingInFlight > 0;
     return {
       write,
       ack,

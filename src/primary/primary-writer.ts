@@ -54,6 +54,9 @@ export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
   batchBytesMax: Math.floor(RECORD_BYTES_MAX * 0.9),
   lingerMs: 2,
   pipelineDepth: 4,
+  // A store may run this far ahead of the slowest one (issue 17: an etcd follower
+  // must not wait for Kafka's commits); ~5 s of 5k entries/s of 512-byte values.
+  runAheadBytesMax: 16 * 1024 * 1024,
   queueEntriesMax: 100_000,
   queueBytesMax: 256 * 1024 * 1024,
 };
@@ -332,7 +335,18 @@ export class PrimaryWriter {
     }
     this.unacked.set(record.firstSeq, { record, entries: batch.entries, checksums });
     this.metrics.record(record.entryCount, record.bytes.length);
-    Promise.all(this.lanes.map((lane) => lane.submit(record, this.epoch))).then(
+    const submitted = this.lanes.map((lane) => lane.submit(record, this.epoch));
+    // The first store to hold it frees its place in the pipeline (run-ahead); the ack
+    // still waits for every store.
+    if (submitted.length > 1)
+      Promise.any(submitted).then(
+        () => {
+          if (this.stateValue === 'running')
+            this.carry(this.planner.onLeadWritten(batch.batchId, this.nowMs()));
+        },
+        () => undefined,
+      );
+    Promise.all(submitted).then(
       () => {
         if (this.stateValue === 'running') this.carry(this.planner.onWritten(batch.batchId, this.nowMs()));
       },
@@ -428,6 +442,7 @@ function checkLimits(limits: PlannerLimits): void {
     ['batchBytesMax', 1, BATCH_BYTES_MAX],
     ['lingerMs', 0, 60_000],
     ['pipelineDepth', 1, 1024],
+    ['runAheadBytesMax', 0, Number.MAX_SAFE_INTEGER],
     ['queueEntriesMax', 1, Number.MAX_SAFE_INTEGER],
     ['queueBytesMax', 1, Number.MAX_SAFE_INTEGER],
   ];

@@ -52,6 +52,7 @@ export function nodeOptions(config: OplogConfig, parts: NodeParts): NodeOptions 
         batchBytesMax: config.writer.batchBytesMax,
         lingerMs: config.writer.lingerMs,
         pipelineDepth: config.writer.pipelineDepth,
+        runAheadBytesMax: config.writer.runAheadBytesMax,
         queueEntriesMax: config.writer.queueEntriesMax,
         queueBytesMax: config.writer.queueBytesMax,
       },

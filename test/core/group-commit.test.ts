@@ -14,6 +14,7 @@ const limits: PlannerLimits = {
   batchBytesMax: 1000,
   lingerMs: 5,
   pipelineDepth: 2,
+  runAheadBytesMax: 0,
   queueEntriesMax: 10,
   queueBytesMax: 10_000,
 };
@@ -80,6 +81,37 @@ describe('group-commit planner', () => {
     ]);
   });
 
+  it('run-ahead: a batch one store holds frees its place for the next; acks wait for every store; bytes bound it', () => {
+    const p = planner({ pipelineDepth: 1, runAheadBytesMax: 250, lingerMs: 0, queueEntriesMax: 100 });
+    p.offer(op, 100, 0);
+    expect(seqsOf(p.tick(0))).toEqual([[11]]);
+    p.offer(op, 100, 0);
+    expect(p.tick(0).write).toEqual([]); // depth 1: batch 1 is at no store yet
+    const lead = p.onLeadWritten(1, 0);
+    expect(seqsOf(lead)).toEqual([[12]]); // the leading store has room again
+    expect(lead.ack).toEqual([]); // not acknowledged until every store holds it
+    p.offer(op, 100, 0);
+    expect(seqsOf(p.onLeadWritten(2, 0))).toEqual([[13]]); // 200 bytes in flight < 250
+    p.offer(op, 100, 0);
+    expect(p.onLeadWritten(3, 0).write).toEqual([]); // 300 bytes: the slow store is too far behind
+    expect(p.inFlightBatches).toBe(3);
+    const first = p.onWritten(1, 0);
+    expect(first.ack).toEqual([{ fromSeq: 11n, toSeq: 11n }]);
+    expect(seqsOf(first)).toEqual([[14]]);
+    // In either order: once every store holds a batch, a late lead notice changes nothing.
+    expect(p.onWritten(2, 0).ack).toEqual([{ fromSeq: 12n, toSeq: 12n }]);
+    expect(p.onLeadWritten(2, 0)).toMatchObject({ write: [], ack: [] });
+  });
+
+  it('without run-ahead (runAheadBytesMax 0) the depth counts every batch not yet in every store', () => {
+    const p = planner({ pipelineDepth: 1, lingerMs: 0 });
+    p.offer(op, 100, 0);
+    p.tick(0);
+    p.offer(op, 100, 0);
+    expect(p.onLeadWritten(1, 0).write).toEqual([]);
+    expect(seqsOf(p.onWritten(1, 0))).toEqual([[12]]);
+  });
+
   it('refuses with overloaded when the queue is full, without using a seq', () => {
     const p = planner({ queueEntriesMax: 2 });
     p.offer(op, 10, 0);
@@ -115,6 +147,7 @@ type Action =
   | { kind: 'offer'; count: number; bytes: number }
   | { kind: 'tick'; advanceMs: number }
   | { kind: 'written'; pick: number }
+  | { kind: 'lead'; pick: number }
   | { kind: 'retry'; pick: number }
   | { kind: 'fence' };
 
@@ -132,6 +165,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('tick' as const), advanceMs: fc.integer({ min: 0, max: 8 }) }),
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('written' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('lead' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'fence' as const }) },
 );
@@ -140,28 +174,53 @@ describe('group-commit planner model', () => {
   it('keeps its invariants under any interleaving', () => {
     fc.assert(
       fc.property(
-        fc.record({ depth: fc.integer({ min: 1, max: 4 }), entriesMax: fc.integer({ min: 1, max: 8 }) }),
+        fc.record({
+          depth: fc.integer({ min: 1, max: 4 }),
+          entriesMax: fc.integer({ min: 1, max: 8 }),
+          runAhead: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 })),
+        }),
         fc.array(actionArb, { maxLength: 120 }),
-        ({ depth, entriesMax }, actions) => {
+        ({ depth, entriesMax, runAhead }, actions) => {
           const p = new GroupCommitPlanner(
-            { ...limits, pipelineDepth: depth, batchEntriesMax: entriesMax, queueEntriesMax: 30 },
+            {
+              ...limits,
+              pipelineDepth: depth,
+              batchEntriesMax: entriesMax,
+              queueEntriesMax: 30,
+              runAheadBytesMax: runAhead,
+            },
             epoch(1n),
             seq(1n),
           );
+          /** Batches cut and not acknowledged, in cut order: bytes, and whether a store holds them. */
+          const open = new Map<number, { bytes: number; lead: boolean; last: bigint }>();
           let now = 0;
           const assigned: bigint[] = [];
           const acked: bigint[] = [];
           const failed: bigint[] = [];
           const inFlight = new Map<number, bigint[]>();
           const check = (out: PlannerOutput) => {
-            for (const b of out.write)
+            // The acks were released before the batches they made room for were cut.
+            for (const r of out.ack) {
+              for (let s = r.fromSeq; s <= r.toSeq; s++) acked.push(s);
+              for (const [id, o] of open) if (o.last === r.toSeq) open.delete(id);
+            }
+            for (const b of out.write) {
+              if (!inFlight.has(b.batchId) && !open.has(b.batchId)) {
+                // A new batch: cut only with room — depth at the leading store, and
+                // past the depth only while the bytes in flight are under the bound.
+                const leading = [...open.values()].filter((o) => !o.lead).length;
+                const bytes = [...open.values()].reduce((sum, o) => sum + o.bytes, 0);
+                expect(open.size < depth || (leading < depth && bytes < runAhead)).toBe(true);
+                open.set(b.batchId, { bytes: b.bytes, lead: false, last: b.entries.at(-1)!.seq });
+              }
               inFlight.set(
                 b.batchId,
                 b.entries.map((e) => e.seq),
               );
-            for (const r of out.ack) for (let s = r.fromSeq; s <= r.toSeq; s++) acked.push(s);
+            }
             for (const r of out.fail) for (let s = r.fromSeq; s <= r.toSeq; s++) failed.push(s);
-            expect(p.inFlightBatches).toBeLessThanOrEqual(depth);
+            if (runAhead === 0) expect(p.inFlightBatches).toBeLessThanOrEqual(depth);
             for (const b of out.write) expect(b.entries.length).toBeLessThanOrEqual(entriesMax);
           };
           for (const action of actions) {
@@ -177,6 +236,14 @@ describe('group-commit planner model', () => {
             } else if (action.kind === 'fence') {
               check(p.onFenced());
               inFlight.clear();
+              open.clear();
+            } else if (action.kind === 'lead') {
+              const ids = [...inFlight.keys()];
+              if (ids.length === 0) continue;
+              const id = ids[action.pick % ids.length]!;
+              const o = open.get(id);
+              if (o !== undefined) o.lead = true;
+              check(p.onLeadWritten(id, now));
             } else {
               const ids = [...inFlight.keys()];
               if (ids.length === 0) continue;
@@ -188,6 +255,8 @@ describe('group-commit planner model', () => {
                 check(out);
               } else {
                 inFlight.delete(id);
+                const o = open.get(id);
+                if (o !== undefined) o.lead = true;
                 check(p.onWritten(id, now));
               }
             }

@@ -82,6 +82,50 @@ describe('primary writer', () => {
     await primary.close();
   });
 
+  it.each([
+    [5_000, 5],
+    [0, 2],
+  ])(
+    'run-ahead %i bytes: the fast store gets %i records while the slow one holds none; acks wait for both',
+    async (runAheadBytesMax, ahead) => {
+      const fast = new MemoryLogStore();
+      const slowInner = new MemoryLogStore();
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const slow = new Proxy(slowInner, {
+        get(target, key, receiver) {
+          if (key === 'append')
+            return async (...args: Parameters<MemoryLogStore['append']>) => {
+              await gate;
+              return target.append(...args);
+            };
+          const value: unknown = Reflect.get(target, key, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const primary = await PrimaryWriter.start({
+        stores: [fast, slow],
+        compression,
+        limits: { batchEntriesMax: 1, pipelineDepth: 2, lingerMs: 0, runAheadBytesMax },
+      });
+      let acked = 0;
+      // ~1,060 estimated bytes each: past the depth of 2, batches are cut while < 5,000 bytes are in flight.
+      const value = new Uint8Array(1000);
+      const appends = Array.from({ length: 20 }, (_, i) =>
+        primary.append({ type: 'put', key: `k${i}`, value }).then((s) => (acked++, s)),
+      );
+      await until(async () => (await fast.head()).lastSeq === BigInt(ahead), `fast store at ${ahead}`);
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      expect((await fast.head()).lastSeq).toBe(BigInt(ahead));
+      expect((await slowInner.head()).lastSeq).toBe(0n);
+      expect(acked).toBe(0);
+      open();
+      expect(await Promise.all(appends)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
+      expect(await hexes(fast)).toEqual(await hexes(slowInner));
+      await primary.close();
+    },
+  );
+
   it('rides out a store going down and up under a pipelined load: every ack held by both, in order', async () => {
     const healthy = new MemoryLogStore();
     const inner = new MemoryLogStore();

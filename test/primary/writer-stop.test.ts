@@ -73,9 +73,13 @@ function record(promise: Promise<bigint>): Promise<Outcome> {
   );
 }
 
-/** A writer over `stores` that cuts one record at a time (the first op alone). */
+/** A writer over `stores` that cuts one record at a time (the first op alone), no store running ahead. */
 const serialWriter = (...stores: GatedStore[]) =>
-  PrimaryWriter.start({ stores, compression, limits: { batchEntriesMax: 4, pipelineDepth: 1 } });
+  PrimaryWriter.start({
+    stores,
+    compression,
+    limits: { batchEntriesMax: 4, pipelineDepth: 1, runAheadBytesMax: 0 },
+  });
 
 /** Every value in the log, by its text. */
 async function logValues(store: LogStore): Promise<Map<string, bigint>> {
@@ -87,36 +91,47 @@ async function logValues(store: LogStore): Promise<Map<string, bigint>> {
 }
 
 describe('a stopping writer answers every pending op by what the stores hold', () => {
-  it('replaced by a new primary: ops one store held are unknown (and in the log), none in the log failed', async () => {
-    const a = new GatedStore();
-    const b = new GatedStore();
-    const old = await PrimaryWriter.start({
-      stores: [a, b],
-      compression,
-      limits: { batchEntriesMax: 8, pipelineDepth: 4, lingerMs: 1 },
-    });
-    b.fenceFirst = true;
-    b.hold(old.epoch); // b sees none of the old writer's records before the fence
-    const outcomes = Array.from({ length: 64 }, (_, i) => record(old.append(op(i))));
-    await until(() => b.appendCalls >= 4, 'four records in flight to b');
-    await until(async () => (await collect(a.read(seq(1n)))).length === 4, 'a to hold the in-flight records');
-    // The new primary fences both stores and copies what a holds into b.
-    const next = await PrimaryWriter.start({ stores: [a, b], compression });
-    b.release();
-    const results = await Promise.all(outcomes);
-    await old.close();
-    await next.close();
+  // Without run-ahead, a holds the 4 records in flight and the ops behind them fail;
+  // with it, a runs ahead to every op, so all are unknown (and all in the log).
+  it.each([
+    [0, (records: number) => records === 4, true],
+    [16 * 1024 * 1024, (_records: number, ops: number) => ops === 64, false],
+  ])(
+    'replaced by a new primary (run-ahead %i bytes, one store ahead): ops one store held are unknown (and in the log), none in the log failed',
+    async (runAheadBytesMax, held, someFail) => {
+      const a = new GatedStore();
+      const b = new GatedStore();
+      const old = await PrimaryWriter.start({
+        stores: [a, b],
+        compression,
+        limits: { batchEntriesMax: 8, pipelineDepth: 4, lingerMs: 1, runAheadBytesMax },
+      });
+      b.fenceFirst = true;
+      b.hold(old.epoch); // b sees none of the old writer's records before the fence
+      const outcomes = Array.from({ length: 64 }, (_, i) => record(old.append(op(i))));
+      await until(() => b.appendCalls >= 4, 'four records in flight to b');
+      await until(
+        async () => held((await collect(a.read(seq(1n)))).length, (await logValues(a)).size),
+        'a to hold what it was sent',
+      );
+      // The new primary fences both stores and copies what a holds into b.
+      const next = await PrimaryWriter.start({ stores: [a, b], compression });
+      b.release();
+      const results = await Promise.all(outcomes);
+      await old.close();
+      await next.close();
 
-    const inLog = await logValues(b);
-    const failed = results.flatMap((o, i) => (o.kind === 'failed' ? [i] : []));
-    const unknown = results.flatMap((o, i) => (o.kind === 'unknown' ? [i] : []));
-    expect(failed.filter((i) => inLog.has(`op-${i}`))).toEqual([]);
-    for (const i of failed) expect((results[i] as { error: unknown }).error).toBeInstanceOf(FencedError);
-    expect(unknown.length).toBeGreaterThan(0);
-    expect(failed.length).toBeGreaterThan(0);
-    for (const i of unknown) expect(inLog.get(`op-${i}`)).toBe((results[i] as { seq: bigint }).seq);
-    for (const [i, o] of results.entries()) if (o.kind === 'ok') expect(inLog.get(`op-${i}`)).toBe(o.seq);
-  });
+      const inLog = await logValues(b);
+      const failed = results.flatMap((o, i) => (o.kind === 'failed' ? [i] : []));
+      const unknown = results.flatMap((o, i) => (o.kind === 'unknown' ? [i] : []));
+      expect(failed.filter((i) => inLog.has(`op-${i}`))).toEqual([]);
+      for (const i of failed) expect((results[i] as { error: unknown }).error).toBeInstanceOf(FencedError);
+      expect(unknown.length).toBeGreaterThan(0);
+      expect(failed.length > 0).toBe(someFail);
+      for (const i of unknown) expect(inLog.get(`op-${i}`)).toBe((results[i] as { seq: bigint }).seq);
+      for (const [i, o] of results.entries()) if (o.kind === 'ok') expect(inLog.get(`op-${i}`)).toBe(o.seq);
+    },
+  );
 
   it('ops never cut into a record fail with the stop error; a record sent to a store that failed is unknown', async () => {
     const a = new GatedStore();
