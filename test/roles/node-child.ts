@@ -12,6 +12,10 @@
  * A fifth argument `auto` turns automatic failover on: the primary holds the etcd
  * leader lease (1 s), standbys campaign when it expires. The node itself is the
  * supervisor (src/node/node.ts); this file only speaks the line protocol.
+ *
+ * Environment, for the run-ahead scenario: OPLOG_TEST_KAFKA_APPEND_DELAY_MS makes the
+ * started primary's Kafka appends that much slower (a slow store lane);
+ * OPLOG_TEST_STANDBY_SOURCE=etcd makes a standby follow etcd (gaps from Kafka).
  */
 import { createInterface } from 'node:readline';
 import { loadZstd } from '../../src/compression/zstd.js';
@@ -26,6 +30,24 @@ const [role, etcdEndpoint, kafkaEndpoint, clusterId, mode] = process.argv.slice(
 const compression = await loadZstd();
 const etcd = new EtcdLogStore({ hosts: etcdEndpoint!, clusterId: clusterId!, callTimeoutMs: 2_000 });
 const kafka = new KafkaLogStore({ brokers: kafkaEndpoint!, clusterId: clusterId! });
+const kafkaDelayMs = Number(process.env['OPLOG_TEST_KAFKA_APPEND_DELAY_MS'] ?? 0);
+/** The primary's Kafka, its appends `kafkaDelayMs` slower. */
+const writerKafka =
+  kafkaDelayMs === 0
+    ? kafka
+    : new Proxy(kafka, {
+        get(target, key) {
+          if (key === 'append')
+            return async (...args: Parameters<KafkaLogStore['append']>) => {
+              await new Promise((r) => setTimeout(r, kafkaDelayMs));
+              return target.append(...args);
+            };
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+const [source, fetchStore] =
+  process.env['OPLOG_TEST_STANDBY_SOURCE'] === 'etcd' ? [etcd, kafka] : [kafka, etcd];
 const send = (value: unknown) =>
   process.stdout.write(
     `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
@@ -45,8 +67,8 @@ const kv = new CheckedKv();
 
 const node = new OplogNode({
   role: role === 'primary' ? 'primary' : 'standby',
-  primary: { stores: [etcd, kafka], compression },
-  standby: { source: kafka, fetchStore: etcd, stateMachine: kv, compression },
+  primary: { stores: [etcd, writerKafka], compression },
+  standby: { source, fetchStore, stateMachine: kv, compression },
   ...(mode === 'auto'
     ? {
         election: new EtcdElection(etcd, { leaseTtlS: 1, nodeId: `${role}-${process.pid}` }),

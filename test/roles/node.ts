@@ -11,9 +11,10 @@ export class Node {
   private readonly waiting: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   readonly child: ChildProcess;
 
-  constructor(script: string, args: readonly string[]) {
+  constructor(script: string, args: readonly string[], env: Readonly<Record<string, string>> = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const message = JSON.parse(line) as Message;
@@ -90,6 +91,8 @@ export class NodeCluster {
     cluster: string;
     auto?: boolean;
     standbyCount?: number;
+    /** Environment of every child (node-child.ts reads the OPLOG_TEST_* variables). */
+    env?: Readonly<Record<string, string>>;
   }): Promise<NodeCluster> {
     const script = join(import.meta.dirname, 'node-child.ts');
     const args = (role: string) => [
@@ -99,12 +102,13 @@ export class NodeCluster {
       options.cluster,
       ...(options.auto ? ['auto'] : []),
     ];
-    const primary = new Node(script, args('primary'));
+    const primary = new Node(script, args('primary'), options.env);
     const standbys: Node[] = [];
     const cluster = new NodeCluster(primary, standbys);
     try {
       await primary.next('ready');
-      for (let i = 0; i < (options.standbyCount ?? 2); i++) standbys.push(new Node(script, args('standby')));
+      for (let i = 0; i < (options.standbyCount ?? 2); i++)
+        standbys.push(new Node(script, args('standby'), options.env));
       await Promise.all(standbys.map((s) => s.next('ready')));
     } catch (error) {
       cluster.kill();
