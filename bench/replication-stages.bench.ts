@@ -5,7 +5,10 @@
  * replication.bench.ts (primary on etcd + Kafka, a standby in the same process).
  * OPLOG_STAGES_SOURCE=etcd|kafka (default etcd), OPLOG_STAGES_RATE (entries/s, default
  * 5000), OPLOG_STAGES_DEPTH / OPLOG_STAGES_LINGER_MS override the writer's pipeline
- * depth and linger. Uses OPLOG_TEST_ETCD / OPLOG_TEST_KAFKA if set, else starts both.
+ * depth and linger; OPLOG_STAGES_RUN_AHEAD_BYTES the writer's run-ahead (0: off);
+ * OPLOG_STAGES_KAFKA_DELAY_MS makes every Kafka append of the writer that much slower
+ * (in process, before the append: a slow Kafka lane, as a 50 ms link would make it).
+ * Uses OPLOG_TEST_ETCD / OPLOG_TEST_KAFKA if set, else starts both.
  * Run: npm run bench:replication-stages
  */
 import { nativeZstd } from '../src/compression/zstd.js';
@@ -28,6 +31,8 @@ const source = process.env['OPLOG_STAGES_SOURCE'] === 'kafka' ? 'kafka' : 'etcd'
 const rate = Number(process.env['OPLOG_STAGES_RATE'] ?? '5000');
 const depth = process.env['OPLOG_STAGES_DEPTH'];
 const linger = process.env['OPLOG_STAGES_LINGER_MS'];
+const runAhead = process.env['OPLOG_STAGES_RUN_AHEAD_BYTES'];
+const kafkaDelayMs = Number(process.env['OPLOG_STAGES_KAFKA_DELAY_MS'] ?? '0');
 const etcdServer = process.env['OPLOG_TEST_ETCD'] ? undefined : await EtcdServer.start();
 const kafkaServer = process.env['OPLOG_TEST_KAFKA'] ? undefined : await KafkaServer.start();
 const etcdEndpoint = process.env['OPLOG_TEST_ETCD'] ?? etcdServer!.endpoint;
@@ -52,6 +57,7 @@ class TimedWrites implements LogStore {
   }
   async append(record: BatchRecord, epoch: Epoch): Promise<void> {
     if (this.name === 'etcd') handedAt.set(record.firstSeq, performance.now());
+    if (this.name === 'kafka' && kafkaDelayMs > 0) await new Promise((r) => setTimeout(r, kafkaDelayMs));
     await this.inner.append(record, epoch);
     durableAt[this.name].set(record.firstSeq, performance.now());
   }
@@ -111,6 +117,7 @@ const primary = await PrimaryWriter.start({
   limits: {
     ...(depth === undefined ? {} : { pipelineDepth: Number(depth) }),
     ...(linger === undefined ? {} : { lingerMs: Number(linger) }),
+    ...(runAhead === undefined ? {} : { runAheadBytesMax: Number(runAhead) }),
   },
 });
 const etcdReader = new EtcdLogStore({ hosts: etcdEndpoint, clusterId, prefix: 'bench' });
@@ -173,7 +180,8 @@ await kafkaServer?.stop();
 
 console.log(
   `replication stages · ${machine()} · standby follows ${source} · ${fmt(rate)} entries/s for ${LOAD_MS} ms · ` +
-    `${firstSeqs.length} records · depth ${depth ?? 'default'} · linger ${linger ?? 'default'}\n`,
+    `${firstSeqs.length} records · depth ${depth ?? 'default'} · linger ${linger ?? 'default'} · ` +
+    `run-ahead ${runAhead ?? 'default'} · Kafka appends +${kafkaDelayMs} ms\n`,
 );
 console.log(
   table(
