@@ -6,7 +6,8 @@
  * voters agree with each other and with each service's listeners; the stores, scrape
  * targets, peers, published ports and health checks name the ports the services listen
  * on; the mounted rules, dashboard and provisioning files are the ones in docs/ (and
- * `promtool check config` accepts the Prometheus config with its rules); settings shared
+ * `promtool check config` accepts the Prometheus config with its rules); the file
+ * conforms to the Compose Specification's JSON Schema; settings shared
  * with the scripts and test servers are equal; the oplog health check, run as written
  * against a live node, passes, and fails against a dead port; the Dockerfile builds the
  * entrypoint package.json names.
@@ -16,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import type { OplogConfig } from '../../src/config/types.js';
 import { runOplog } from '../helpers/cli-process.js';
@@ -124,6 +126,18 @@ function hostPathOf(service: string, target: string): string {
 }
 
 describe('docker-compose.yml', () => {
+  it('conforms to the Compose Specification (its JSON Schema, test/fixtures/compose-spec/)', () => {
+    const schema = JSON.parse(
+      readFileSync(join(REPO, 'test/fixtures/compose-spec/compose-spec.json'), 'utf8'),
+    ) as object;
+    // The schema names its draft by an https URL ajv does not know; its formats are
+    // Compose's own (durations, ports), checked here by the tests below instead.
+    const validate = new Ajv({ strict: false, allErrors: true, validateSchema: false }).compile(schema);
+    expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    const misspelled = parse(COMPOSE_TEXT.replace('healthcheck:', 'healthchek:'), { merge: true }) as unknown;
+    expect(validate(misspelled)).toBe(false);
+  });
+
   it('says at its top that it has not been started here, and has every service with a health check', () => {
     expect(COMPOSE_TEXT.split('\n').slice(0, 10).join('\n')).toMatch(
       /NOT STARTED ON THE DEVELOPMENT MACHINE/,
