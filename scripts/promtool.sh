@@ -2,7 +2,8 @@
 # promtool, Prometheus' rule checker, for test/docs/dashboard-alerts.test.ts (which
 # runs `promtool check rules` and `promtool test rules` on docs/prometheus/).
 #   scripts/promtool.sh install   make sure `promtool` is on PATH (Debian's prometheus package when root)
-# The test fails without promtool unless OPLOG_SKIP_PROMTOOL=1 says so on purpose.
+# The tests run it themselves when promtool is missing (test/helpers/ops-docs.ts), and
+# fail when it cannot provide one, unless OPLOG_SKIP_PROMTOOL=1 says to go without.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

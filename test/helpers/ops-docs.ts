@@ -2,9 +2,11 @@
  * Reading the operator files in docs/ for tests: every PromQL expression of the Grafana
  * dashboard (panel targets, annotations, template variables) and the alerting rules.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { provision } from '../setup/provisioning.js';
 
 export const REPO = join(import.meta.dirname, '../..');
 export const DASHBOARD_PATH = 'docs/grafana/oplog.json';
@@ -75,4 +77,23 @@ export interface RuleGroup {
 /** The groups of a rules file, as parsed (structure unchecked: the test checks it). */
 export function ruleGroups(document: unknown): RuleGroup[] {
   return ((document as { groups?: RuleGroup[] } | null)?.groups ?? []) as RuleGroup[];
+}
+
+/**
+ * The promtool binary, installed when missing as `npm test` installs etcd
+ * (scripts/promtool.sh install, run by .ci/run up front); throws naming what to install
+ * when that fails. `undefined` only when OPLOG_SKIP_PROMTOOL=1 says on purpose that
+ * this machine goes without.
+ */
+export function promtool(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env['OPLOG_SKIP_PROMTOOL'] === '1') return undefined;
+  return provision({
+    what: 'promtool',
+    find: () =>
+      spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim() || undefined,
+    script: 'promtool.sh',
+    verb: 'install',
+    install:
+      'install promtool (Debian/Ubuntu: apt-get install prometheus; or a release from https://github.com/prometheus/prometheus/releases), or set OPLOG_SKIP_PROMTOOL=1 to go without on purpose',
+  });
 }
