@@ -75,16 +75,22 @@ export interface CheckpointMismatch {
 /**
  * One node's checkpoint bookkeeping. `applied` is called after every applied entry with
  * the digest after it; it returns the checkpoint the primary should append (when this
- * node writes), and reports a mismatch once.
+ * node writes), and every mismatch: each checkpoint entry whose digest differs from the
+ * one this node noted (once a state is wrong, later checkpoints usually disagree too;
+ * each is counted, `oplog_checkpoint_mismatches_total`). `mismatch` keeps the first.
  */
 export class Checkpoints {
   /** Digests noted at multiples of everyEntries, newest last (a few are enough). */
   private readonly noted = new Map<bigint, bigint>();
   private mismatchValue: CheckpointMismatch | undefined;
+  /** Checkpoint entries judged: their atSeq was noted here. */
   checked = 0;
+  /** Checkpoint entries judged and found different, every one. */
+  mismatches = 0;
 
   constructor(private readonly everyEntries: number) {}
 
+  /** The first mismatch found, which says from when the state was wrong. */
   get mismatch(): CheckpointMismatch | undefined {
     return this.mismatchValue;
   }
@@ -97,14 +103,16 @@ export class Checkpoints {
       const mine = value === undefined ? undefined : this.noted.get(value.atSeq);
       if (value === undefined || mine === undefined) return {}; // not ours to judge (installed past it)
       this.checked++;
-      if (mine === value.digest || this.mismatchValue !== undefined) return {};
-      this.mismatchValue = {
+      if (mine === value.digest) return {};
+      this.mismatches++;
+      const mismatch = {
         atSeq: value.atSeq,
         checkpointSeq: entry.seq,
         expected: value.digest.toString(16).padStart(16, '0'),
         found: mine.toString(16).padStart(16, '0'),
       };
-      return { mismatch: this.mismatchValue };
+      this.mismatchValue ??= mismatch;
+      return { mismatch };
     }
     if (entry.seq % BigInt(this.everyEntries) !== 0n) return {};
     this.noted.set(entry.seq, digest);

@@ -85,19 +85,27 @@ export class OplogService {
       throw error;
     }
     const feed = new AppliedFeed({ ringEntriesMax: 10_000, ringBytesMax: 64 * 1024 * 1024 });
+    const metrics = promMetrics();
+    const mismatches = metrics.counter(
+      'oplog_checkpoint_mismatches_total',
+      "Checkpoint entries whose state digest differs from this node's",
+    );
+    mismatches.inc({}, 0);
     // The state's hooks reach the service, which is built from the state: late bound.
     const late: { service?: OplogService } = {};
     const state = new ServedState(feed, config.checkpoints.everyEntries, {
       // Due inside an apply, which on a writing node runs inside the writer's ack:
       // appended just after it, never from within.
       checkpointDue: (value) => queueMicrotask(() => late.service?.appendCheckpoint(value)),
-      mismatch: (mismatch) => late.service?.checkpointMismatch(mismatch),
+      mismatch: (mismatch) => {
+        mismatches.inc({});
+        late.service?.checkpointMismatch(mismatch);
+      },
     });
     const snapshots = new FileSnapshotStore(
       { dataDir: config.snapshots.dir, clusterId: config.clusterId },
       deps.compression,
     );
-    const metrics = promMetrics();
     metrics
       .gauge('oplog_build_info', 'Build of this node (always 1)', ['version', 'node'])
       .set({ version: deps.version, node: config.nodeId }, 1);
@@ -309,8 +317,9 @@ export class OplogService {
     );
   }
 
+  /** Every mismatching checkpoint; the status keeps the first, which dates the divergence. */
   private checkpointMismatch(mismatch: CheckpointMismatch): void {
-    this.divergence = mismatch;
+    this.divergence ??= mismatch;
     this.standby.markDivergent(
       `checkpoint at seq ${mismatch.checkpointSeq}: state digest at seq ${mismatch.atSeq} is ${mismatch.found}, the primary's is ${mismatch.expected}`,
     );

@@ -1,7 +1,7 @@
 /**
  * What the standby reports through the Metrics port (src/core/telemetry.ts), as
  * writer-metrics.ts does for the writer: where it is (head, applied, lag, pending,
- * state, epoch, last snapshot), what its applier did (duplicates dropped, gaps opened,
+ * state, whether it is the primary or divergent, epoch, last snapshot), what its applier did (duplicates dropped, gaps opened,
  * filled and skipped) and what its loops saw (corrupt records, reconnects, fences,
  * snapshots). One instance per standby; instruments are created once, here. Names and
  * units are issue 15's: `oplog_` prefix, base units, `_total` on counters.
@@ -67,6 +67,8 @@ export class StandbyMetrics {
   private readonly pendingEntries: Gauge;
   private readonly pendingBytes: Gauge;
   private readonly state: Gauge;
+  private readonly isPrimary: Gauge;
+  private readonly divergent: Gauge;
   private readonly epoch: Gauge;
   private readonly snapshotLastSeq: Gauge;
   private readonly gaps: Counter;
@@ -98,6 +100,13 @@ export class StandbyMetrics {
     this.pendingEntries = gauge('oplog_pending_entries', 'Entries held out of order, waiting for a gap');
     this.pendingBytes = gauge('oplog_pending_bytes', 'Estimated bytes held by the pending buffer');
     this.state = metrics.gauge('oplog_state', 'Lifecycle state: 1 for the current one', ['state']);
+    // Every served node is a standby role; it writes exactly while its state is
+    // `primary` (a writer that stops, fenced or failed, moves it to stopped or failed).
+    this.isPrimary = gauge('oplog_is_primary', "1 while this node's writer is the primary, else 0");
+    this.divergent = gauge(
+      'oplog_divergent',
+      "1 once this node skipped entries or failed a checkpoint: its state is not the primary's",
+    );
     this.epoch = gauge('oplog_epoch', "Epoch of the last applied entry, or this node's writer once primary");
     this.snapshotLastSeq = gauge(
       'oplog_snapshot_last_seq',
@@ -132,6 +141,8 @@ export class StandbyMetrics {
     );
     this.stateNow = host.core.state;
     for (const state of STANDBY_STATES) this.state.set({ state }, state === this.stateNow ? 1 : 0);
+    this.isPrimary.set({}, this.stateNow === 'primary' ? 1 : 0);
+    this.divergent.set({}, host.core.divergent ? 1 : 0);
     // Counters start at 0 so that rate() and increase() see their first event.
     for (const outcome of ['opened', 'filled', 'skipped']) this.gaps.inc({ outcome }, 0);
     for (const store of new Set(host.storeKinds)) {
@@ -152,6 +163,7 @@ export class StandbyMetrics {
     this.appliedSeq.set({}, Number(status.appliedSeq));
     this.lagEntries.set({}, Number(status.lagEntries));
     this.lagSeconds.set({}, status.lagMs / 1000);
+    this.divergent.set({}, status.divergent ? 1 : 0);
     this.pendingEntries.set({}, core.pendingEntries);
     this.pendingBytes.set({}, core.pendingBytes);
     this.epoch.set({}, Number(status.epoch ?? core.appliedEpoch));
@@ -170,6 +182,7 @@ export class StandbyMetrics {
     if (state === this.stateNow) return;
     this.state.set({ state: this.stateNow }, 0);
     this.state.set({ state }, 1);
+    this.isPrimary.set({}, state === 'primary' ? 1 : 0);
     this.stateNow = state;
   }
 

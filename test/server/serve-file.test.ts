@@ -153,10 +153,13 @@ describe('oplog serve on the file store', () => {
       'oplog_pending_entries',
       'oplog_pending_bytes',
       'oplog_state',
+      'oplog_is_primary',
+      'oplog_divergent',
       'oplog_epoch',
       'oplog_gaps_total',
       'oplog_checksum_failures_total',
       'oplog_duplicates_dropped_total',
+      'oplog_checkpoint_mismatches_total',
       'oplog_build_info',
     ];
     const writer = [
@@ -170,6 +173,9 @@ describe('oplog serve on the file store', () => {
     for (const name of follower) expect(onStandby, name).toContain(name);
     const text = await (await fetch(`${standby.url}/metrics`)).text();
     expect(text).toMatch(/^oplog_state\{state="watching"\} 1$/m);
+    expect(text).toMatch(/^oplog_is_primary 0$/m);
+    expect(text).toMatch(/^oplog_checkpoint_mismatches_total 0$/m);
+    expect(await (await fetch(`${primary.url}/metrics`)).text()).toMatch(/^oplog_is_primary 1$/m);
   });
 
   it('oplog status shows both nodes, once as a table and as JSON, and exits 1 for a node that does not answer', async () => {
@@ -468,10 +474,16 @@ describe('oplog serve on the file store', () => {
     const refused = await post(tampered.url, '/v1/promote', '{}', { authorization: `Bearer ${token}` });
     expect(refused.status).toBe(409);
     expect(refused.body['reasons']).toContain('divergent');
+    const metricsText = await (await fetch(`${tampered.url}/metrics`)).text();
+    expect(Number(/^oplog_checkpoint_mismatches_total (\d+)$/m.exec(metricsText)?.[1])).toBeGreaterThan(0);
+    expect(metricsText).toMatch(/^oplog_divergent 1$/m);
     // The healthy standby checked the same checkpoints and agrees with the primary.
     const healthy = await status(standby.url);
     expect(healthy['divergent']).toBe(false);
     expect(((healthy['checkpoints'] as Record<string, unknown>)['checked'] as number) > 0).toBe(true);
+    const healthyText = await (await fetch(`${standby.url}/metrics`)).text();
+    expect(healthyText).toMatch(/^oplog_checkpoint_mismatches_total 0$/m);
+    expect(healthyText).toMatch(/^oplog_divergent 0$/m);
   });
 
   it('serves HTTPS when given a certificate and key, and refuses a second node on the same snapshot directory', async () => {

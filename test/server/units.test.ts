@@ -122,7 +122,7 @@ describe('checkpoints', () => {
     expect(a.value).toBe(0n);
   });
 
-  it('notes digests at multiples, asks for a checkpoint, and reports a mismatch once', () => {
+  it('notes digests at multiples, asks for a checkpoint, and reports every mismatch, keeping the first', () => {
     const node = new Checkpoints(10);
     expect(node.applied(entry(9n), 99n)).toEqual({});
     expect(node.applied(entry(10n), 100n)).toEqual({ append: { atSeq: 10n, digest: 100n } });
@@ -131,7 +131,10 @@ describe('checkpoints', () => {
     expect(node.checked).toBe(1);
     const bad = { ...entry(13n, 'checkpoint', ''), value: encodeCheckpoint({ atSeq: 10n, digest: 101n }) };
     expect(node.applied(bad, 0n).mismatch).toMatchObject({ atSeq: 10n, checkpointSeq: 13n });
-    expect(node.applied({ ...bad, seq: 14n } as Entry, 0n)).toEqual({});
+    expect(node.applied({ ...bad, seq: 14n } as Entry, 0n).mismatch).toMatchObject({ checkpointSeq: 14n });
+    expect([node.checked, node.mismatches, node.mismatch?.checkpointSeq]).toEqual([3, 2, 13n]);
+    expect(node.applied({ ...good, seq: 16n } as Entry, 0n)).toEqual({});
+    expect([node.checked, node.mismatches]).toEqual([4, 2]);
     // A checkpoint for a seq this node never noted (installed past it) is not judged.
     const unknown = { ...entry(15n, 'checkpoint', ''), value: encodeCheckpoint({ atSeq: 5n, digest: 1n }) };
     expect(node.applied(unknown, 0n)).toEqual({});

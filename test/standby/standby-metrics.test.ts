@@ -6,7 +6,7 @@
  * checksum failure under that store's kind; a record delivered twice counts its
  * entries as duplicates dropped; a resubscribe and a subscription visible again after
  * blind count reconnects; the state gauge is 1 for exactly the current state; a fence,
- * the epoch and a snapshot are reported. A fake that records calls stands in for
+ * the epoch, is_primary, divergence and a snapshot are reported. A fake that records calls stands in for
  * prom-client. Core time is injected; the shell's loops run on real timers, and every
  * wait is on a condition (test/helpers/waiting.ts).
  */
@@ -197,7 +197,7 @@ describe('standby metrics', () => {
     expect(metrics.statesAtOne()).toEqual(['stopped']);
   });
 
-  it('a gap with no good copy anywhere is counted skipped', async () => {
+  it('a gap with no good copy anywhere is counted skipped, and the node is divergent', async () => {
     const { source, metrics, clock, standby, append } = await setup(
       { applier: { skipPolicy: 'skip', gapRequestDelayMs: 100, skipTimeoutMs: 1_000, fetchBackoffMs: 100 } },
       () => undefined,
@@ -207,11 +207,13 @@ describe('standby metrics', () => {
     await append(source.flaky.hide);
     await append();
     await until(() => gaps(metrics, 'opened') === 1, 'the gap seen');
+    expect(metrics.get('oplog_divergent')).toBe(0);
     clock.nowMs += 1_000;
     await until(() => metrics.get('oplog_applied_seq') === 24, 'skipped past the gap');
     expect(gaps(metrics, 'skipped')).toBe(1);
     expect(gaps(metrics, 'filled')).toBe(0);
     expect(standby.status.divergent).toBe(true);
+    expect(metrics.get('oplog_divergent')).toBe(1);
     await standby.stop();
   });
 
@@ -296,7 +298,7 @@ describe('standby metrics', () => {
     await standby.stop();
   });
 
-  it('reports the writer epoch once primary, a fence, and a snapshot taken', async () => {
+  it('reports the writer epoch and is_primary once primary, a fence, and a snapshot taken', async () => {
     const { memory, metrics, clock, standby, append } = await setup({}, () => undefined);
     standby.start();
     await append();
@@ -312,11 +314,13 @@ describe('standby metrics', () => {
     expect(metrics.observed.get('oplog_snapshot_duration_seconds{}')).toEqual([0.25]);
     expect(metrics.observed.get('oplog_snapshot_bytes{}')).toEqual([4_096]);
     expect(metrics.get('oplog_snapshot_last_seq')).toBe(8);
+    expect(metrics.get('oplog_is_primary')).toBe(0);
 
     const writer = await standby.promote();
     await until(() => metrics.get('oplog_epoch') === Number(writer.epoch), 'the writer epoch');
     expect(writer.epoch).toBe(2n);
     expect(metrics.statesAtOne()).toEqual(['primary']);
+    expect(metrics.get('oplog_is_primary')).toBe(1);
     expect(metrics.get('oplog_fenced_total')).toBe(0);
     const newer = await PrimaryWriter.start({ stores: [memory], compression });
     await expect(writer.append({ type: 'put', key: 'k', value: new Uint8Array(1) })).rejects.toBeInstanceOf(
@@ -324,6 +328,7 @@ describe('standby metrics', () => {
     );
     await until(() => metrics.get('oplog_fenced_total') === 1, 'the fence');
     expect(metrics.statesAtOne()).toEqual(['stopped']);
+    expect(metrics.get('oplog_is_primary')).toBe(0);
     await standby.stop();
     await newer.close();
   });
