@@ -673,7 +673,10 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     const lastApplied = out.apply.at(-1);
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.skipped) this.reportSkipped(range);
-    for (const range of out.fetch) void this.fetch(range);
+    for (const range of out.fetch) {
+      this.warnGap(range);
+      void this.fetch(range);
+    }
     this.publish(...out.events);
     this.metrics.refresh();
     if (out.apply.length > 0) {
@@ -687,6 +690,19 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     this.warnings.maybeWarn(
       'range-skipped',
       `standby skipped seqs ${range.fromSeq}..${range.toSeq} (${range.toSeq - range.fromSeq + 1n} entries): divergent`,
+      undefined,
+      range,
+    );
+  }
+
+  /** A gap outlived gapRequestDelayMs: its seqs are fetched (again, after a backoff, while it stays open). */
+  private warnGap(range: SeqRange): void {
+    const store = (this.options.fetchStore ?? this.options.source).kind;
+    this.warnings.maybeWarn(
+      'gap',
+      `standby gap: seqs ${range.fromSeq}..${range.toSeq} missing, fetching them from ${store}`,
+      undefined,
+      range,
     );
   }
 
@@ -731,7 +747,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       } catch (error) {
         if (error instanceof InvariantViolation) return this.fail('fetch', error);
         if (!(error instanceof CorruptStoreError)) {
-          this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying' });
+          this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying', range });
           return;
         }
         // Once per fetch: the probes after the first mostly re-read the same damaged record.

@@ -15,6 +15,7 @@ export type WarningKind =
   | 'loop-failed'
   | 'transition-rejected'
   | 'range-skipped'
+  | 'gap'
   | 'snapshot'
   | 'fenced'
   | 'listener'
@@ -34,9 +35,24 @@ export class RateLimitedWarnings {
     this.folding = sink === undefined ? undefined : new FoldingLogger(sink, { intervalMs, nowMs });
   }
 
-  /** Passes the warning on unless one of the same kind went out within the interval (then it is counted). */
-  maybeWarn(kind: WarningKind, message: string, cause?: unknown): void {
-    this.folding?.warn(cause === undefined ? { kind } : { kind, cause }, message);
+  /**
+   * Passes the warning on unless one of the same kind went out within the interval
+   * (then it is counted, with the seqs it names: a logger gets them as fields).
+   */
+  maybeWarn(
+    kind: WarningKind,
+    message: string,
+    cause?: unknown,
+    seqs?: { readonly fromSeq: bigint; readonly toSeq: bigint },
+  ): void {
+    this.folding?.warn(
+      {
+        kind,
+        ...(cause === undefined ? {} : { cause }),
+        ...(seqs === undefined ? {} : { fromSeq: seqs.fromSeq.toString(), toSeq: seqs.toSeq.toString() }),
+      },
+      message,
+    );
   }
 
   /** Passes on the counts of kinds whose interval is over (called on the standby's tick). */
