@@ -23,8 +23,11 @@ export const FOLD_KEYS_MAX = 1_024;
 
 /**
  * Fields that tell two warnings with one message apart: a warning about the etcd store
- * is not the same warning as one about the Kafka store. Every other field (`cause`,
- * seqs, counts) is detail, which may differ between two warnings that fold together.
+ * is not the same warning as one about the Kafka store, nor a snapshot refused at one
+ * seq the same as one refused at another. An epoch is one too: a writer stops, and a
+ * node is fenced, once per epoch, so those warnings (state changes) never fold. Every
+ * other field (`cause`, seqs, counts) is detail, which may differ between two warnings
+ * that fold together.
  */
 export const FOLD_IDENTITY_FIELDS = [
   'kind',
@@ -35,6 +38,9 @@ export const FOLD_IDENTITY_FIELDS = [
   'peer',
   'path',
   'listener',
+  'lastSeq',
+  'epoch',
+  'byEpoch',
 ] as const;
 
 /** What a line says about the warnings folded since the previous line of its kind. */

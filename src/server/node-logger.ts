@@ -6,8 +6,9 @@
  * while it writes, its `epoch`; they are read per line, so a line is never stamped
  * with a role the node has left. Repeated warnings fold (src/core/warning-folder.ts):
  * one line per warning per `logging.warningIntervalMs`, with the count of what was
- * folded; a timer logs folds no later warning reported, and close() logs what is still
- * folded.
+ * folded; a timer (every interval) logs folds no later warning reported, so a count is
+ * out within two intervals of the first warning it counts, and close() logs what is
+ * still folded.
  */
 import type { Logger } from '../core/telemetry.js';
 import { FoldingLogger } from '../core/warning-folder.js';

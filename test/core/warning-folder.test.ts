@@ -104,6 +104,12 @@ describe('which warnings are the same', () => {
     logger.warn({ loop: 'fetch', outcome: 'retrying' }, 'loop failed');
     logger.warn({ loop: 'fetch', outcome: 'failed' }, 'loop failed');
     logger.warn({ store: 'etcd' }, 'another message');
+    // A writer stops, and a node is fenced, once per epoch: those never fold.
+    logger.warn({ epoch: '2', cause: 'fenced' }, 'writer stopped');
+    logger.warn({ epoch: '3', cause: 'fenced' }, 'writer stopped');
+    logger.warn({ byEpoch: '4' }, 'fenced by a newer epoch');
+    logger.warn({ byEpoch: '5' }, 'fenced by a newer epoch');
+    logger.warn({ byEpoch: '5' }, 'fenced by a newer epoch');
     expect(lines.map((l) => [l.message, l.fields])).toEqual([
       ['store unavailable', { store: 'etcd' }],
       ['store unavailable', { store: 'kafka' }],
@@ -111,6 +117,10 @@ describe('which warnings are the same', () => {
       ['loop failed', { loop: 'fetch', outcome: 'retrying' }],
       ['loop failed', { loop: 'fetch', outcome: 'failed' }],
       ['another message', { store: 'etcd' }],
+      ['writer stopped', { epoch: '2', cause: 'fenced' }],
+      ['writer stopped', { epoch: '3', cause: 'fenced' }],
+      ['fenced by a newer epoch', { byEpoch: '4' }],
+      ['fenced by a newer epoch', { byEpoch: '5' }],
     ]);
   });
 
