@@ -12,6 +12,15 @@ export {
   type Logger,
   type Metrics,
 } from './core/telemetry.js';
+export {
+  FoldingLogger,
+  foldKey,
+  DEFAULT_WARNING_INTERVAL_MS,
+  FOLD_IDENTITY_FIELDS,
+  FOLD_KEYS_MAX,
+  type FoldedSummary,
+  type FoldingOptions,
+} from './core/warning-folder.js';
 export { validateClusterId } from './core/cluster-id.js';
 export {
   loadConfig,

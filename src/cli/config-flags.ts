@@ -26,9 +26,13 @@ export interface ServeConfigFlags {
   readonly tokenFile?: string;
   readonly snapshotDir?: string;
   readonly logLevel?: string;
+  readonly logPretty?: boolean;
 }
 
-/** Each value flag, the config path it sets and its help. `--store` and `--config` are apart. */
+/**
+ * Each value flag, the config path it sets and its help (a flag without `<value>` is a
+ * switch: given, it sets `true`). `--store` and `--config` are apart.
+ */
 const VALUE_FLAGS = [
   ['--cluster <id>', 'clusterId', 'the cluster, i.e. which log; [A-Za-z0-9][A-Za-z0-9_.-]{0,127}, no ".."'],
   [
@@ -63,6 +67,11 @@ const VALUE_FLAGS = [
     'where snapshots are kept (default: <file store dataDir>/snapshots)',
   ],
   ['--log-level <level>', 'logging.level', 'debug | info | warn | error | silent (default: info)'],
+  [
+    '--log-pretty',
+    'logging.pretty',
+    'human-readable log lines for a person at a terminal (pino-pretty) instead of JSON (default: JSON)',
+  ],
 ] as const;
 
 /** Config path → flag, so a bad value names the flag that set it. */

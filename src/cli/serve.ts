@@ -2,7 +2,8 @@
  * `oplog serve`: one node as a service (src/server/service.ts). The config comes from
  * the same flags, file and `OPLOG_*` variables as `oplog config --print` (a bad one
  * exits 2 naming the field, the value and the rule); logs are pino JSON lines on
- * stdout. SIGTERM and SIGINT drain and stop: watch streams are cut with a reason,
+ * stdout (src/server/node-logger.ts says what each carries), or with `--log-pretty`
+ * (`logging.pretty`) human-readable lines through pino-pretty, loaded only then. SIGTERM and SIGINT drain and stop: watch streams are cut with a reason,
  * requests in flight are answered, the writer acknowledges what is durable and fails
  * nothing it acknowledged, then the process exits 0. A second signal exits at once (1).
  */
@@ -61,8 +62,15 @@ export function defineServe(io: CliIo, processIo: ServeProcessIo = defaultProces
         'oplog serve --role auto --cluster c1 --store etcd://127.0.0.1:2379 --store kafka://127.0.0.1:9092 --http 0.0.0.0:8080',
         'a node that takes over by itself when the primary dies',
       ],
+      [
+        'oplog serve --role primary --cluster demo --store file:./data --log-pretty --log-level debug',
+        'log lines for a person at a terminal, not JSON',
+      ],
     ) +
       configSourcesHelp() +
+      '\nLogs: JSON lines on stdout with cluster, node, role (and epoch while writing); a repeated\n' +
+      'warning at most once per logging.warningIntervalMs (config file; 10000), the next line\n' +
+      'carrying how many were folded ("folded", "foldedFromSeq", "foldedToSeq").\n' +
       '\nExit codes: 0 stopped by SIGTERM/SIGINT after draining, 1 failed, 2 bad config.\n',
   );
 }
@@ -75,7 +83,7 @@ async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo
   const config = loadConfig(configFromFlags(flags, processIo.env));
   const logger: Logger & pino.Logger = pino(
     { level: config.logging.level, base: { cluster: config.clusterId, node: config.nodeId } },
-    pino.destination({ fd: 1, sync: false }),
+    config.logging.pretty ? await prettyStdout() : pino.destination({ fd: 1, sync: false }),
   );
   let service: OplogService;
   try {
@@ -103,8 +111,26 @@ async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo
     });
   });
   const signal = await signalled;
-  logger.info({ signal }, 'draining');
+  service.log.info({ signal }, 'draining');
   await service.stop();
   logger.flush();
   return EXIT.ok;
+}
+
+/**
+ * Human-readable lines on stdout (pino-pretty, a dependency for this flag alone, so it is
+ * imported only when asked for): the time, the level, `cluster/node role epoch: message`,
+ * then the line's other fields on the same line. Written synchronously: a person at a
+ * terminal reads a few lines a second, and none is lost when the process exits.
+ */
+async function prettyStdout(): Promise<pino.DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({
+    destination: 1,
+    sync: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'cluster,node,role,epoch',
+    messageFormat: '{cluster}/{node}{if role} {role}{end}{if epoch} epoch {epoch}{end}: {msg}',
+  });
 }

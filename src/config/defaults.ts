@@ -92,7 +92,13 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
     watchBufferEntries: 10_000,
   },
   auth: {},
-  logging: { level: 'info', pretty: false },
+  logging: {
+    level: 'info',
+    pretty: false,
+    // DEFAULT_WARNING_INTERVAL_MS (src/core/warning-folder.ts): a warning repeated every
+    // second shows up every 10 s with its count, and never hides the lines around it.
+    warningIntervalMs: 10_000,
+  },
 };
 
 /** Defaults of each store kind's optional fields (the adapters' own fallbacks). */

@@ -134,6 +134,12 @@ export interface OplogConfig {
   };
   readonly logging: {
     readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+    /** Human-readable lines (pino-pretty) for a person at a terminal, instead of JSON. */
     readonly pretty: boolean;
+    /**
+     * A repeated warning is logged at most once per this many ms; the next line says
+     * how many were folded (src/core/warning-folder.ts). 0: every warning is logged.
+     */
+    readonly warningIntervalMs: number;
   };
 }

@@ -25,6 +25,8 @@ export interface NodeEventMap {
     readonly loop: StandbyEventMap['loop-failed']['loop'] | 'failover';
     readonly error: unknown;
     readonly outcome: 'degraded' | 'failed' | 'retrying';
+    /** The seqs a failed gap fetch (loop `fetch`) was after. */
+    readonly range?: StandbyEventMap['loop-failed']['range'];
   };
 }
 

@@ -34,6 +34,8 @@ export function nodeOptions(config: OplogConfig, parts: NodeParts): NodeOptions 
       applier: config.standby.applier,
       tickMs: config.standby.tickMs,
       logger: parts.logger,
+      // The node's logger folds repeated warnings itself, with counts (node-logger.ts).
+      warningIntervalMs: 0,
       metrics: parts.metrics,
       promotionStores: () => parts.stores.promotionStores(),
       ...(config.snapshots.everyEntries > 0

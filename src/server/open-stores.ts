@@ -16,8 +16,9 @@ import type {
   TlsFiles,
 } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/telemetry.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
-import { FileLogStore } from '../stores/file/file-store.js';
+import { FileLogStore, type FileStoreWarn } from '../stores/file/file-store.js';
 import { KafkaLogStore } from '../stores/kafka/kafka-store.js';
 import type { LogStore } from '../stores/log-store.js';
 
@@ -35,7 +36,19 @@ export interface NodeStores {
 /** Files of TLS material and passwords, read when the node starts (config.ts readSecret). */
 export type SecretReader = (path: string) => Promise<string>;
 
-export async function openNodeStores(config: OplogConfig, readSecret: SecretReader): Promise<NodeStores> {
+/** `logger` gets the file store's warnings (a torn tail cut when this node promotes), with their seqs. */
+export async function openNodeStores(
+  config: OplogConfig,
+  readSecret: SecretReader,
+  logger: Logger,
+): Promise<NodeStores> {
+  const warn: FileStoreWarn = (message, seqs) =>
+    logger.warn(
+      seqs === undefined
+        ? { store: 'file' }
+        : { store: 'file', fromSeq: seqs.fromSeq.toString(), toSeq: seqs.toSeq.toString() },
+      message,
+    );
   const byKind = new Map<StoreKind, LogStore>();
   const opened: LogStore[] = [];
   let fileWriter: FileLogStore | undefined;
@@ -52,6 +65,7 @@ export async function openNodeStores(config: OplogConfig, readSecret: SecretRead
             clusterId: config.clusterId,
             mode: 'reader',
             pollIntervalMs: 20,
+            warn,
             ...(store.segmentBytesMax === undefined ? {} : { segmentBytesMax: store.segmentBytesMax }),
           });
           break;
@@ -86,6 +100,7 @@ export async function openNodeStores(config: OplogConfig, readSecret: SecretRead
         fileWriter ??= await FileLogStore.open({
           dataDir: fileConfig!.dataDir,
           clusterId: config.clusterId,
+          warn,
           ...(fileConfig!.segmentBytesMax === undefined
             ? {}
             : { segmentBytesMax: fileConfig!.segmentBytesMax }),

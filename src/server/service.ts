@@ -30,6 +30,7 @@ import { seq as asSeq, type Entry } from '../core/types.js';
 import type { OplogConfig } from '../config/types.js';
 import { OplogNode } from '../node/node.js';
 import { nodeOptions } from './node-options.js';
+import { NodeLogger } from './node-logger.js';
 import { notReadyReason, statusDocument } from './node-report.js';
 import type { PrimaryWriter } from '../primary/primary-writer.js';
 import { FileSnapshotStore, snapshotsDir, type SnapshotManifest } from '../snapshot/snapshot-store.js';
@@ -59,6 +60,7 @@ export class OplogService {
 
   private constructor(
     private readonly deps: ServiceDeps,
+    private readonly logger: NodeLogger,
     private readonly stores: NodeStores,
     private readonly state: ServedState,
     private readonly feed: AppliedFeed,
@@ -72,16 +74,20 @@ export class OplogService {
     public url: string,
   ) {}
 
-  static async start(deps: ServiceDeps): Promise<OplogService> {
-    const { config, logger } = deps;
+  static async start(given: ServiceDeps): Promise<OplogService> {
+    const { config } = given;
+    // Every line of the node carries its role and epoch; repeated warnings fold.
+    const logger = new NodeLogger(given.logger, { warningIntervalMs: config.logging.warningIntervalMs });
+    const deps = { ...given, logger };
     // Two nodes on one machine must not share a snapshot directory: their writes would
     // interleave. The lock says which node holds it.
     const snapshotLock = await lockSnapshotDir(config);
     let stores: NodeStores;
     try {
-      stores = await openNodeStores(config, deps.readSecret);
+      stores = await openNodeStores(config, deps.readSecret, logger);
     } catch (error) {
       await snapshotLock.release();
+      logger.close();
       throw error;
     }
     const feed = new AppliedFeed({ ringEntriesMax: 10_000, ringBytesMax: 64 * 1024 * 1024 });
@@ -124,8 +130,13 @@ export class OplogService {
         logger,
       }),
     );
+    logger.bind(() => {
+      const writer = node.writer;
+      return writer?.state === 'running' ? { role: 'primary', epoch: writer.epoch } : { role: 'standby' };
+    });
     const service = new OplogService(
       deps,
+      logger,
       stores,
       state,
       feed,
@@ -166,6 +177,7 @@ export class OplogService {
       if (this.deps.config.role !== 'auto') await this.election?.close().catch(() => undefined);
       await this.stores.close();
       await this.snapshotLock.release();
+      this.logger.close();
       this.deps.logger.info({}, 'stopped');
     })();
     return this.stopping;
@@ -173,6 +185,11 @@ export class OplogService {
 
   get status() {
     return this.node.status;
+  }
+
+  /** The node's logger: the root's lines stamped with role and epoch, warnings folded. */
+  get log(): Logger {
+    return this.logger;
   }
 
   private get standby() {
@@ -206,7 +223,7 @@ export class OplogService {
     const { host, port } = splitHostPort(server.http);
     const address = await this.http.app.listen({ host, port });
     this.url = address.replace('[::1]', 'localhost');
-    this.deps.logger.info({ url: this.url, role: this.deps.config.role }, 'listening');
+    this.deps.logger.info({ url: this.url, configuredRole: this.deps.config.role }, 'listening');
   }
 
   /** Installs the newest local snapshot, or a peer's when there is none here. */
@@ -343,10 +360,27 @@ export class OplogService {
     events.on('range-skipped', (e) =>
       logger.warn({ fromSeq: e.fromSeq.toString(), toSeq: e.toSeq.toString() }, 'range skipped'),
     );
-    events.on('fenced', (e) => logger.warn({ epoch: e.epoch.toString(), cause: String(e.error) }, 'fenced'));
-    events.on('record-corrupt', (e) => logger.warn({ cause: String(e.error) }, 'corrupt record'));
+    events.on('fenced', (e) =>
+      logger.warn({ byEpoch: e.epoch.toString(), cause: String(e.error) }, 'fenced by a newer epoch'),
+    );
+    events.on('record-corrupt', (e) =>
+      logger.warn(
+        { store: e.store, ...(e.seq === undefined ? {} : { seq: e.seq.toString() }), cause: String(e.error) },
+        'corrupt record',
+      ),
+    );
     events.on('loop-failed', (e) =>
-      logger.warn({ loop: e.loop, outcome: e.outcome, cause: String(e.error) }, 'loop failed'),
+      logger.warn(
+        {
+          loop: e.loop,
+          outcome: e.outcome,
+          ...(e.range === undefined
+            ? {}
+            : { fromSeq: e.range.fromSeq.toString(), toSeq: e.range.toSeq.toString() }),
+          cause: String(e.error),
+        },
+        'loop failed',
+      ),
     );
     // A writer that stopped (fenced, failed, closed) gives the leader key up at once, so
     // that an `auto` standby can take over without waiting out the lease.

@@ -9,7 +9,7 @@
 import { EventHub, type TypedEvents } from '../core/event-hub.js';
 import type { StandbyEvent, StandbyState } from '../core/standby-state.js';
 import type { FencedError } from '../core/errors.js';
-import type { Seq } from '../core/types.js';
+import type { Seq, SeqRange } from '../core/types.js';
 
 /** The background work a standby runs by itself; each failure names one. */
 export type StandbyLoop = 'follow' | 'tick' | 'fetch' | 'apply' | 'promotion' | 'writer' | 'snapshot';
@@ -38,6 +38,8 @@ export interface StandbyEventMap {
     readonly loop: StandbyLoop;
     readonly error: unknown;
     readonly outcome: 'degraded' | 'failed' | 'retrying';
+    /** The seqs a failed gap fetch (loop `fetch`) was after. */
+    readonly range?: SeqRange;
   };
   /** A newer epoch fenced this node's writer (or its promotion's claim). */
   readonly fenced: { readonly epoch: bigint; readonly error: FencedError };

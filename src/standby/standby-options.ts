@@ -39,13 +39,20 @@ export interface StandbyOptions<W extends PromotedWriter = PromotedWriter> {
   readonly nowMs?: () => number;
   /**
    * Where warnings go (a blind source, a loop failure, a skipped range, a rejected
-   * lifecycle transition, a fence), at most one per kind per warningIntervalMs.
-   * Default: none; the typed events (`events`) carry the same facts unthrottled.
+   * lifecycle transition, a fence), at most one per kind per warningIntervalMs; the
+   * next one of a kind says how many were folded (` (N more folded)`). Default: none;
+   * the typed events (`events`) carry the same facts unthrottled.
    */
   readonly warn?: WarnFn;
-  /** Where warnings go when no `warn` is given: `logger.warn({ kind, cause }, message)`. */
+  /**
+   * Where warnings go when no `warn` is given: `logger.warn({ kind, cause }, message)`,
+   * with `folded` (and `foldedFromSeq`, `foldedToSeq`) on the line after a fold.
+   */
   readonly logger?: Logger;
-  /** Default 10,000 ms. */
+  /**
+   * Default DEFAULT_WARNING_INTERVAL_MS (10,000 ms); 0 passes every warning on (for a
+   * logger that folds by itself, as a served node's does).
+   */
   readonly warningIntervalMs?: number;
   /**
    * Where the standby's metrics go (standby-metrics.ts: head, applied, lag, pending,

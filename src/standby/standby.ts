@@ -52,6 +52,7 @@ import {
 import { readsAreFresh, transition, type StandbyEvent, type StandbyState } from '../core/standby-state.js';
 import { NO_METRICS } from '../core/telemetry.js';
 import { epoch as toEpoch, seq as toSeq, type Entry, type Seq, type SeqRange } from '../core/types.js';
+import { DEFAULT_WARNING_INTERVAL_MS } from '../core/warning-folder.js';
 import type { LogStore, Subscription } from '../stores/log-store.js';
 import { abortableSleep } from '../stores/tail-subscription.js';
 import type { StateMachine } from '../snapshot/state-machine.js';
@@ -122,17 +123,11 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       { appliedSeq: toSeq(0n), appliedEpoch: toEpoch(0n) },
     );
     this.nowMs = options.nowMs ?? Date.now;
-    const logger = options.logger;
-    const warn =
-      options.warn ??
-      (logger === undefined
-        ? undefined
-        : (message: string, cause?: unknown) =>
-            logger.warn(
-              { role: 'standby', cause: cause === undefined ? undefined : String(cause) },
-              message,
-            ));
-    this.warnings = new RateLimitedWarnings(warn, options.warningIntervalMs ?? 10_000, this.nowMs);
+    this.warnings = new RateLimitedWarnings(
+      { warn: options.warn, logger: options.logger },
+      options.warningIntervalMs ?? DEFAULT_WARNING_INTERVAL_MS,
+      this.nowMs,
+    );
     this.hub = new StandbyEventHub((name, error) =>
       this.warnings.maybeWarn('listener', `a ${name} listener threw`, error),
     );
@@ -458,6 +453,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
   }
 
   private onTick(): void {
+    this.warnings.flushExpired();
     try {
       this.carry(this.core.tick(this.nowMs()));
     } catch (error) {
@@ -524,6 +520,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     await this.promotionTask?.catch(() => undefined);
     await this.writer?.close();
     if (this.stateValue !== 'stopped') this.fire('stop');
+    this.warnings.flush();
     this.wakeWaiters();
   }
 
@@ -676,7 +673,10 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     const lastApplied = out.apply.at(-1);
     if (lastApplied !== undefined) this.lastAppliedTsMs = lastApplied.ts;
     for (const range of out.skipped) this.reportSkipped(range);
-    for (const range of out.fetch) void this.fetch(range);
+    for (const range of out.fetch) {
+      this.warnGap(range);
+      void this.fetch(range);
+    }
     this.publish(...out.events);
     this.metrics.refresh();
     if (out.apply.length > 0) {
@@ -690,6 +690,19 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
     this.warnings.maybeWarn(
       'range-skipped',
       `standby skipped seqs ${range.fromSeq}..${range.toSeq} (${range.toSeq - range.fromSeq + 1n} entries): divergent`,
+      undefined,
+      range,
+    );
+  }
+
+  /** A gap outlived gapRequestDelayMs: its seqs are fetched (again, after a backoff, while it stays open). */
+  private warnGap(range: SeqRange): void {
+    const store = (this.options.fetchStore ?? this.options.source).kind;
+    this.warnings.maybeWarn(
+      'gap',
+      `standby gap: seqs ${range.fromSeq}..${range.toSeq} missing, fetching them from ${store}`,
+      undefined,
+      range,
     );
   }
 
@@ -734,7 +747,7 @@ export class Standby<W extends PromotedWriter = PromotedWriter> {
       } catch (error) {
         if (error instanceof InvariantViolation) return this.fail('fetch', error);
         if (!(error instanceof CorruptStoreError)) {
-          this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying' });
+          this.hub.emit('loop-failed', { loop: 'fetch', error, outcome: 'retrying', range });
           return;
         }
         // Once per fetch: the probes after the first mostly re-read the same damaged record.

@@ -155,6 +155,7 @@ describe('the flag helper oplog serve shares', () => {
         '/s',
         '--log-level',
         'error',
+        '--log-pretty',
       ]),
       {},
     );
@@ -172,7 +173,7 @@ describe('the flag helper oplog serve shares', () => {
       bootstrap: { peer: 'http://p:1' },
       auth: { tokenFile: '/t' },
       snapshots: { dir: '/s' },
-      logging: { level: 'error' },
+      logging: { level: 'error', pretty: true },
     });
   });
 

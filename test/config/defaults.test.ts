@@ -14,6 +14,7 @@ import {
 import { loadConfig } from '../../src/config/config.js';
 import { schemaProblems } from '../../src/config/schema.js';
 import type { StoreConfig } from '../../src/config/types.js';
+import { DEFAULT_WARNING_INTERVAL_MS } from '../../src/core/warning-folder.js';
 import { DEFAULT_AUTO_FAILOVER } from '../../src/node/auto-failover.js';
 import {
   DEFAULT_PLANNER_LIMITS,
@@ -51,6 +52,14 @@ describe('defaults equal the code they configure', () => {
     expect(delays).toEqual(DEFAULT_AUTO_FAILOVER);
     expect(leaseTtlS).toBeGreaterThanOrEqual(1);
     expect(DEFAULT_CONFIG.snapshots.keep).toBe(DEFAULT_SNAPSHOT_KEEP);
+  });
+
+  it("logging: the warning folder's interval (the standby's too), JSON at info", () => {
+    expect(DEFAULT_CONFIG.logging).toEqual({
+      level: 'info',
+      pretty: false,
+      warningIntervalMs: DEFAULT_WARNING_INTERVAL_MS,
+    });
   });
 
   it("stores: each adapter's own fallbacks", () => {

@@ -1,7 +1,9 @@
 /**
  * `oplog serve` as a child process, as a user runs it: src/cli/main.ts through tsx,
  * flags on the command line, JSON log lines on stdout. `start` resolves once the node
- * logged its listening URL (it asked for port 0, so the URL has the real port).
+ * logged its listening URL (it asked for port 0, so the URL has the real port). A line
+ * that is not JSON (`--log-pretty`) is kept as `{ msg: <the text>, unparsed: true }`;
+ * `urlFrom` then says how to read the URL from the listening line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -25,7 +27,15 @@ export interface ServeProcess {
   readonly exited: Promise<number | null>;
 }
 
-export function runServe(args: readonly string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+/** The URL of a JSON `listening` line. */
+const jsonListeningUrl = (line: Record<string, unknown>): string | undefined =>
+  line['msg'] === 'listening' ? (line['url'] as string) : undefined;
+
+export function runServe(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  urlFrom: (line: Record<string, unknown>) => string | undefined = jsonListeningUrl,
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'serve', ...args],
@@ -81,14 +91,14 @@ export function runServe(args: readonly string[], env: Record<string, string> = 
     });
   };
   return Promise.race([
-    waitForLog((l) => l['msg'] === 'listening'),
+    waitForLog((l) => urlFrom(l) !== undefined),
     exited.then((code) => {
       throw new Error(
         `oplog serve exited (${code}) before listening: ${stderr.join(' | ')} ${JSON.stringify(logs.slice(-5))}`,
       );
     }),
   ]).then((listening) => ({
-    url: listening['url'] as string,
+    url: urlFrom(listening)!,
     child,
     logs,
     stderr,

@@ -54,6 +54,12 @@ import {
 import { indexOffset, SegmentSet } from './segment-set.js';
 import { SegmentWriter } from './segment-writer.js';
 
+/** A file store's warning: the text, and the seqs it is about. */
+export type FileStoreWarn = (
+  message: string,
+  seqs?: { readonly fromSeq: bigint; readonly toSeq: bigint },
+) => void;
+
 /** A segment is closed once it holds this many bytes, when the options name no size. */
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -75,8 +81,12 @@ export interface FileStoreOptions {
    * baselines only: a damaged last record is then cut as a torn tail.
    */
   readonly recoveryPoint?: 'per-group' | 'off';
-  /** Where warnings go (a torn tail cut, a log without a mark). Default: console.warn. */
-  readonly warn?: (message: string) => void;
+  /**
+   * Where warnings go (a torn tail cut, a log without a mark), with the seqs they are
+   * about (a cut's first and last seq; a log without a mark: the seqs marked synced).
+   * Default: console.warn.
+   */
+  readonly warn?: FileStoreWarn;
 }
 
 export { describeTornTail, type CutRecord, type FileRecoveryReport } from './recovery-report.js';
@@ -106,7 +116,7 @@ export class FileLogStore implements LogStore {
   private readonly cutsPath: string;
   /** The mark a writer's open read; the cut log records it with each cut. */
   private openedMark: RecoveryPoint | undefined;
-  private readonly warn: (message: string) => void;
+  private readonly warn: FileStoreWarn;
 
   private constructor(
     readonly dir: string,
@@ -329,12 +339,17 @@ export class FileLogStore implements LogStore {
     const cuts = await readCuts(this.cutsPath);
     this.report = { recoveryPoint: mark, recoveryPointTornSlot: loaded?.tornSlot ?? false, tornTail, cuts };
     this.noteHead();
-    if (tornTail !== undefined) this.warn(`file store ${this.dir}: ${describeTornTail(tornTail, mark)}`);
+    if (tornTail !== undefined)
+      this.warn(`file store ${this.dir}: ${describeTornTail(tornTail, mark)}`, {
+        fromSeq: tornTail.fromSeq,
+        toSeq: tornTail.toSeq,
+      });
     const last = this.segments.last();
     if (loaded === undefined && last !== undefined && markMode === 'per-group')
       this.warn(
         `file store ${this.dir}: no recovery point (a log written before marks, or its mark file was removed): ` +
           `verified seqs up to ${last.lastSeq} by the old rule and marked them synced`,
+        { fromSeq: 1n, toSeq: last.lastSeq },
       );
     this.writer = await SegmentWriter.open(
       {
