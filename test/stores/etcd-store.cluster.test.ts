@@ -3,11 +3,14 @@
  * contract holds with one member kill -9'd (calls go to the members that are up, not a
  * third of them to the dead one); the leader kill -9'd during appends loses and
  * duplicates nothing, the writer resumes within a bound and a subscriber misses
- * nothing; the member restarted on its data dir catches up and gets calls again.
+ * nothing; the election's lease outlives a leader kill; the member restarted on its
+ * data dir catches up and gets calls again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { epoch, seq } from '../../src/core/types.js';
 import type { BatchRecord } from '../../src/core/record-codec.js';
+import { EtcdElection } from '../../src/stores/etcd/election.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
 import { MEMBER_RETRY_AFTER_MS } from '../../src/stores/etcd/member-failover.js';
 import {
@@ -17,6 +20,7 @@ import {
   runLogStoreContract,
 } from '../contract/log-store.contract.js';
 import { makeRecord } from '../helpers/entries.js';
+import { until } from '../helpers/waiting.js';
 import { EtcdCluster, type EtcdMember } from '../setup/etcd-cluster.js';
 import { describeWithEtcd } from '../setup/servers.js';
 
@@ -80,6 +84,54 @@ describeWithEtcd('etcd store on a 3-member cluster', () => {
       await store.close();
     });
   });
+
+  it('kill -9 the leader while the election lease is held: the key stays, and a resign is seen as a vacancy', async () => {
+    const clusterId = `election-${run}`;
+    const holder = new EtcdLogStore({ hosts: cluster.endpoints, clusterId });
+    const watcher = new EtcdLogStore({ hosts: cluster.endpoints, clusterId });
+    const election = new EtcdElection(holder, { leaseTtlS: 2, nodeId: 'a' });
+    const observer = new EtcdElection(watcher, { leaseTtlS: 2, nodeId: 'b' });
+    const leader = await cluster.leader();
+    try {
+      expect(await election.campaign()).toBe(true);
+      let vacancies = 0;
+      await observer.watchVacancy(() => vacancies++);
+      await leader.kill9();
+      const deadline = performance.now() + 6_000;
+      // Until the others have elected a new leader a read may fail (etcd answers "leader
+      // changed"); none may find the key vacant.
+      const electing = cluster.leader().then(() => performance.now());
+      let electedAtMs: number | undefined;
+      void electing.then((at) => (electedAtMs = at));
+      let answered = 0;
+      // Then, past the lease TTL: the new leader extends the leases it inherits and the
+      // keepalives find a member that is up; every read answers, none finds it vacant.
+      while (performance.now() < deadline) {
+        const during = electedAtMs === undefined;
+        const vacant = await observer.isVacant().catch((error: unknown) => {
+          if (!during || !(error instanceof StoreUnavailableError)) throw error;
+          return undefined;
+        });
+        if (vacant !== undefined) answered++;
+        expect(vacant).not.toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(deadline - (await electing)).toBeGreaterThan(2_500);
+      expect(answered).toBeGreaterThan(20);
+      expect(vacancies).toBe(0);
+      expect(await observer.campaign()).toBe(false);
+      await election.resign();
+      await until(() => vacancies === 1, 'the vacancy after resign');
+      expect(await observer.campaign()).toBe(true);
+    } finally {
+      if (!leader.running) await leader.launch();
+      await cluster.waitHealthy();
+      await observer.close();
+      await election.close();
+      await holder.close();
+      await watcher.close();
+    }
+  }, 60_000);
 
   it('kill -9 the leader during appends: nothing acknowledged lost or doubled; it rejoins and serves again', async () => {
     const clusterId = `leader-kill-${run}`;
