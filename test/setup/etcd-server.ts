@@ -21,6 +21,18 @@ export function findEtcd(): string | undefined {
   return existsSync('/usr/bin/etcd') ? '/usr/bin/etcd' : undefined;
 }
 
+/** The etcd binary, installed first when it is missing (test/setup/provisioning.ts). */
+export function provisionEtcd(): string {
+  return provision({
+    what: 'an etcd binary',
+    find: findEtcd,
+    script: 'etcd.sh',
+    verb: 'install',
+    install:
+      'install etcd (Debian/Ubuntu: apt-get install etcd-server; or a release from https://github.com/etcd-io/etcd/releases)',
+  });
+}
+
 export class EtcdServer extends ServerProcess {
   private constructor(
     private readonly binary: string,
@@ -37,14 +49,7 @@ export class EtcdServer extends ServerProcess {
 
   /** Provisions the binary if missing, then starts on a new temp dir; stop() removes it. */
   static async start(): Promise<EtcdServer> {
-    const binary = provision({
-      what: 'an etcd binary',
-      find: findEtcd,
-      script: 'etcd.sh',
-      verb: 'install',
-      install:
-        'install etcd (Debian/Ubuntu: apt-get install etcd-server; or a release from https://github.com/etcd-io/etcd/releases)',
-    });
+    const binary = provisionEtcd();
     const ports = { client: await freePort(), peer: await freePort() };
     const server = new EtcdServer(
       binary,

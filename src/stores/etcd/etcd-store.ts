@@ -21,7 +21,6 @@
  * share one client, one key layout and one error translation; the lease election, which
  * shares them too, is ./election.ts, and the append queue is ../append-queue.ts.
  */
-import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
@@ -38,6 +37,7 @@ import { bufferView } from '../buffer-view.js';
 import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js';
 import type { LogStore, Subscription } from '../log-store.js';
 import { Doorbell, tailSubscription } from '../tail-subscription.js';
+import { memberFailover } from './member-failover.js';
 
 export interface EtcdStoreOptions {
   /** `host:port` or URLs; several for a cluster. */
@@ -126,7 +126,9 @@ export class EtcdLogStore implements LogStore {
       dialTimeout: callTimeoutMs,
       // Retries are ours (the writer retries the same record; subscriptions re-read):
       // the client's own retry and circuit breaker would hide outages and delay recovery.
-      faultHandling: { host: () => noop, global: noop },
+      // Only steering away from a member that is down, and making again a call that
+      // never left, are the client's (./member-failover.ts).
+      faultHandling: memberFailover(hosts.length),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
     });
