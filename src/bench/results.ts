@@ -93,8 +93,10 @@ export interface ReplayRow {
   readonly logBytes: number;
   /** Opening the log as a reader (it reads and verifies every record). */
   readonly openSeconds: number;
-  /** replay() into a fresh KvStateMachine, open excluded. */
+  /** replay() into a fresh KvStateMachine, open excluded; it ends with the state hash. */
   readonly replaySeconds: number;
+  /** Of which (timed again alone): the KvStateMachine's hash of the whole state. */
+  readonly stateHashSeconds: number;
   readonly replayEntriesPerS: number;
   /** Baseline: read + verify + decode every record, nothing applied. */
   readonly decodeOnlyEntriesPerS: number;

@@ -36,6 +36,13 @@ export function chartsFor(results: BenchResults): NamedChart[] {
         dashed: true,
         points: bySize.map((r) => ({ x: r.clients, y: r.noGroupCommit.entriesPerS })),
       });
+      const raw = bySize.filter((r) => r.rawFdatasync !== undefined);
+      if (raw.length > 0)
+        series.push({
+          name: `raw write + fdatasync, ${size} B`,
+          dashed: true,
+          points: raw.map((r) => ({ x: r.clients, y: r.rawFdatasync!.entriesPerS })),
+        });
     }
     charts.push({
       file: `${results.runId}-throughput-${slug(store)}.svg`,
@@ -43,8 +50,9 @@ export function chartsFor(results: BenchResults): NamedChart[] {
       chart: {
         title: `Throughput vs callers · ${store} · ${machine}`,
         xLabel: 'concurrent callers (log scale)',
-        yLabel: 'entries/s',
+        yLabel: 'entries/s (log scale)',
         xScale: 'log',
+        yScale: 'log',
         series,
       },
     });

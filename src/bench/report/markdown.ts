@@ -56,9 +56,9 @@ export function renderRun(run: BenchResults, chartDir: string): string {
     m.kafkaVersion === undefined ? undefined : `Kafka ${m.kafkaVersion}`,
   ].filter((s) => s !== undefined);
   const out = [
-    `### ${run.startedAt.slice(0, 10)} · ${run.runId}`,
+    `### ${run.runId}`,
     '',
-    `${m.cores} × ${m.cpuModel} · ${gib(m.memoryBytes)} · Node ${m.node} · ${m.platform}${servers.length > 0 ? ` · ${servers.join(' · ')}` : ''}`,
+    `${run.startedAt} to ${run.finishedAt} · ${m.cores} × ${m.cpuModel} · ${gib(m.memoryBytes)} · Node ${m.node} · ${m.platform}${servers.length > 0 ? ` · ${servers.join(' · ')}` : ''}`,
     `· commit \`${run.commit.sha.slice(0, 12)}\`${run.commit.dirty ? ' (with uncommitted changes)' : ''} · \`oplog ${run.command.join(' ')}\``,
     `· load average (1/5/15 min) at start ${loads(m.loadAverageStart)}, at end ${loads(m.loadAverageEnd)}`,
     `· ${run.options.quick ? 'quick run, ' : ''}${run.options.caseMs} ms per case, ${run.options.rounds} round(s), from \`bench/results/${run.runId}.json\``,
@@ -202,6 +202,7 @@ function replaySection(rows: readonly ReplayRow[]): string {
         'log bytes',
         'open s',
         'replay s',
+        'of which state hash s',
         'replay entries/s',
         'decode only entries/s',
         'replay / decode only',
@@ -213,6 +214,7 @@ function replaySection(rows: readonly ReplayRow[]): string {
         fmt(r.logBytes),
         fmt(r.openSeconds, 2),
         fmt(r.replaySeconds, 2),
+        fmt(r.stateHashSeconds, 2),
         fmt(r.replayEntriesPerS),
         fmt(r.decodeOnlyEntriesPerS),
         fmt(r.replayOverDecodeOnly, 2),

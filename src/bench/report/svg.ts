@@ -213,6 +213,10 @@ export function renderLineChart(chart: LineChart): string {
       .join(' ');
     out.push(
       `<path class="series" data-series="${escapeXml(series.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`,
+      // Markers too: a series of one point draws no line.
+      ...series.points.map(
+        (p) => `<circle class="point" cx="${x.map(p.x)}" cy="${y.map(p.y)}" r="2.5" fill="${color}"/>`,
+      ),
     );
     const column = index % 2;
     const row = Math.floor(index / 2);
