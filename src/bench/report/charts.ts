@@ -20,30 +20,33 @@ function storesOf(rows: readonly { store: string }[]): string[] {
 
 export function chartsFor(results: BenchResults): NamedChart[] {
   const charts: NamedChart[] = [];
-  const machine = `${results.runId}`;
+  const machine = results.runId;
   for (const store of storesOf(results.throughput)) {
     const rows = results.throughput.filter((r) => r.store === store);
     const sizes = [...new Set(rows.map((r) => r.valueBytes))];
     const series: Series[] = [];
-    for (const size of sizes) {
+    sizes.forEach((size, colorIndex) => {
       const bySize = rows.filter((r) => r.valueBytes === size);
       series.push({
         name: `ours, ${size} B`,
+        colorIndex,
         points: bySize.map((r) => ({ x: r.clients, y: r.ours.entriesPerS })),
       });
       series.push({
         name: `no group commit, ${size} B`,
-        dashed: true,
+        colorIndex,
+        style: 'dashed',
         points: bySize.map((r) => ({ x: r.clients, y: r.noGroupCommit.entriesPerS })),
       });
       const raw = bySize.filter((r) => r.rawFdatasync !== undefined);
       if (raw.length > 0)
         series.push({
           name: `raw write + fdatasync, ${size} B`,
-          dashed: true,
+          colorIndex,
+          style: 'dotted',
           points: raw.map((r) => ({ x: r.clients, y: r.rawFdatasync!.entriesPerS })),
         });
-    }
+    });
     charts.push({
       file: `${results.runId}-throughput-${slug(store)}.svg`,
       title: `Throughput vs concurrent callers, ${store} store`,
@@ -64,14 +67,15 @@ export function chartsFor(results: BenchResults): NamedChart[] {
       const byVariant = rows.filter((r) => r.variant === variant);
       if (byVariant.length === 0) continue;
       const name = variant === 'ours' ? 'ours' : 'no group commit';
-      for (const [label, pick] of [
-        ['p50', (r: (typeof rows)[number]) => r.p50Ms],
-        ['p99', (r: (typeof rows)[number]) => r.p99Ms],
-        ['p99.9', (r: (typeof rows)[number]) => r.p999Ms],
+      for (const [colorIndex, label, pick] of [
+        [0, 'p50', (r: (typeof rows)[number]) => r.p50Ms],
+        [1, 'p99', (r: (typeof rows)[number]) => r.p99Ms],
+        [2, 'p99.9', (r: (typeof rows)[number]) => r.p999Ms],
       ] as const)
         series.push({
           name: `${name} ${label}`,
-          dashed: variant !== 'ours',
+          colorIndex,
+          style: variant === 'ours' ? 'solid' : 'dashed',
           points: byVariant.map((r) => ({ x: r.offeredPerS, y: pick(r) })),
         });
     }
@@ -105,12 +109,12 @@ export function chartsFor(results: BenchResults): NamedChart[] {
           },
           {
             name: 'open as a reader',
-            dashed: true,
+            style: 'dotted',
             points: results.replay.map((r) => ({ x: r.entries, y: r.openSeconds })),
           },
           {
             name: 'decode only (baseline)',
-            dashed: true,
+            style: 'dashed',
             points: results.replay.map((r) => ({ x: r.entries, y: r.entries / r.decodeOnlyEntriesPerS })),
           },
         ],

@@ -13,9 +13,13 @@ export interface Point {
 export interface Series {
   readonly name: string;
   readonly points: readonly Point[];
-  /** A baseline: drawn dashed. */
-  readonly dashed?: boolean;
+  /** Line style: solid (default) for ours, dashed or dotted for baselines. */
+  readonly style?: 'solid' | 'dashed' | 'dotted';
+  /** Palette slot (default: the series' index), so related series can share a colour. */
+  readonly colorIndex?: number;
 }
+
+const DASHES = { solid: '', dashed: ' stroke-dasharray="6 4"', dotted: ' stroke-dasharray="2 3"' } as const;
 
 export type ScaleKind = 'linear' | 'log';
 
@@ -205,8 +209,8 @@ export function renderLineChart(chart: LineChart): string {
     `<text class="label y" x="16" y="${(frame.top + frame.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(frame.top + frame.bottom) / 2})">${escapeXml(chart.yLabel)}</text>`,
   );
   chart.series.forEach((series, index) => {
-    const color = PALETTE[index % PALETTE.length]!;
-    const dash = series.dashed === true ? ' stroke-dasharray="6 4"' : '';
+    const color = PALETTE[(series.colorIndex ?? index) % PALETTE.length]!;
+    const dash = DASHES[series.style ?? 'solid'];
     const d = [...series.points]
       .sort((a, b) => a.x - b.x)
       .map((p, i) => `${i === 0 ? 'M' : 'L'}${x.map(p.x)} ${y.map(p.y)}`)

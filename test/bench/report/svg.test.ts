@@ -30,7 +30,7 @@ const chart: LineChart = {
     },
     {
       name: 'no group commit, 512 B',
-      dashed: true,
+      style: 'dashed',
       points: [
         { x: 1, y: 380 },
         { x: 16, y: 900 },
@@ -61,7 +61,16 @@ describe('renderLineChart', () => {
     const paths = [...svg.matchAll(/<path class="series" data-series="([^"]*)" d="([^"]*)"([^>]*)\/>/g)];
     expect(paths.map((p) => p[1])).toEqual(['ours, 512 B', 'no group commit, 512 B']);
     expect(paths[0]![3]).not.toContain('stroke-dasharray');
-    expect(paths[1]![3]).toContain('stroke-dasharray');
+    expect(paths[1]![3]).toContain('stroke-dasharray="6 4"');
+    // Colours come from the palette by index unless a series names its slot.
+    const recoloured = renderLineChart({
+      ...chart,
+      series: chart.series.map((s) => ({ ...s, colorIndex: 0 })),
+    });
+    const strokes = [...recoloured.matchAll(/<path class="series"[^>]* stroke="(#[0-9a-f]{6})"/g)].map(
+      (m) => m[1],
+    );
+    expect(strokes).toEqual(['#1f77b4', '#1f77b4']);
     expect([...svg.matchAll(/<text class="legend"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual([
       'ours, 512 B',
       'no group commit, 512 B',
