@@ -149,7 +149,7 @@ describe('oplog bench --quick, shrunk', () => {
     },
   );
 
-  it('refuses bad flags with exit 2 before writing anything', async () => {
+  it('refuses bad flags with exit 2 before writing anything', { timeout: 120_000 }, async () => {
     const out = join(dir, 'refused');
     const cases = [
       [['--clients', '0'], /invalid --clients: must be an integer in \[1, 4096\]/],
