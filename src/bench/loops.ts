@@ -9,8 +9,21 @@
  * hide it). Both loops are bounded in time; the open loop also bounds its outstanding
  * ops and the time it waits for them.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleepReal } from 'node:timers/promises';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
+
+/** Time for the loops: the real clock by default; tests pass a virtual one. */
+export interface LoopClock {
+  nowMs(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const REAL_CLOCK: LoopClock = {
+  nowMs: () => performance.now(),
+  sleep: async (ms) => {
+    await sleepReal(ms);
+  },
+};
 
 export interface ClosedLoopResult {
   /** Ops started in the measured window and completed. */
@@ -28,10 +41,15 @@ export interface ClosedLoopResult {
  */
 export async function closedLoop(
   op: (index: number) => Promise<unknown>,
-  { clients, durationMs, warmupMs }: { clients: number; durationMs: number; warmupMs: number },
+  {
+    clients,
+    durationMs,
+    warmupMs,
+    clock = REAL_CLOCK,
+  }: { clients: number; durationMs: number; warmupMs: number; clock?: LoopClock },
 ): Promise<ClosedLoopResult> {
   const histogram = new LatencyHistogram();
-  const start = performance.now();
+  const start = clock.nowMs();
   const measuredFrom = start + warmupMs;
   const until = measuredFrom + durationMs;
   const hardUntil = until + Math.max(10_000, 10 * (warmupMs + durationMs));
@@ -40,9 +58,9 @@ export async function closedLoop(
   let lastEnd = measuredFrom;
   const caller = async (): Promise<void> => {
     let own = 0;
-    for (let t0 = performance.now(); t0 < until || (own === 0 && t0 < hardUntil); t0 = performance.now()) {
+    for (let t0 = clock.nowMs(); t0 < until || (own === 0 && t0 < hardUntil); t0 = clock.nowMs()) {
       await op(next++);
-      const end = performance.now();
+      const end = clock.nowMs();
       if (t0 >= measuredFrom) {
         own++;
         counted++;
@@ -64,6 +82,7 @@ export interface OpenLoopOptions {
   readonly outstandingMax: number;
   /** How long to wait for outstanding ops after the schedule ends. */
   readonly drainMs: number;
+  readonly clock?: LoopClock;
 }
 
 export interface OpenLoopResult {
@@ -89,7 +108,7 @@ export async function openLoop(
   op: (index: number) => Promise<unknown>,
   options: OpenLoopOptions,
 ): Promise<OpenLoopResult> {
-  const { ratePerS, durationMs, warmupMs, outstandingMax, drainMs } = options;
+  const { ratePerS, durationMs, warmupMs, outstandingMax, drainMs, clock = REAL_CLOCK } = options;
   const histogram = new LatencyHistogram();
   const intervalMs = 1000 / ratePerS;
   const total = Math.max(1, Math.floor(((warmupMs + durationMs) * ratePerS) / 1000));
@@ -100,12 +119,12 @@ export async function openLoop(
   let completedMeasured = 0;
   let completedInWindow = 0;
   let cut = false;
-  const start = performance.now();
+  const start = clock.nowMs();
   const windowStart = start + firstMeasured * intervalMs;
   const windowEnd = windowStart + durationMs;
   let issued = 0;
   while (issued < total) {
-    const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+    const due = Math.min(total, Math.floor((clock.nowMs() - start) / intervalMs) + 1);
     for (; issued < due; issued++) {
       if (pending.size >= outstandingMax) {
         cut = true;
@@ -117,7 +136,7 @@ export async function openLoop(
       op(index).then(
         () => {
           if (!pending.delete(index)) return;
-          const end = performance.now();
+          const end = clock.nowMs();
           if (end >= windowStart && end < windowEnd) completedInWindow++;
           if (index < firstMeasured) return;
           histogram.recordMs(end - intendedMs);
@@ -129,19 +148,19 @@ export async function openLoop(
       );
     }
     if (cut) break;
-    await sleep(TICK_MS);
+    await clock.sleep(TICK_MS);
   }
-  const drainUntil = performance.now() + drainMs;
-  while (pending.size > 0 && performance.now() < drainUntil) await sleep(5);
+  const drainUntil = clock.nowMs() + drainMs;
+  while (pending.size > 0 && clock.nowMs() < drainUntil) await clock.sleep(5);
   let stuck = 0;
   for (const [index, intendedMs] of pending)
     if (index >= firstMeasured) {
-      histogram.recordMs(performance.now() - intendedMs);
+      histogram.recordMs(clock.nowMs() - intendedMs);
       stuck++;
     }
   pending.clear();
   // Completions (of any op) inside the measured window: the rate the system sustained.
-  const windowS = (Math.min(windowEnd, performance.now()) - windowStart) / 1000;
+  const windowS = (Math.min(windowEnd, clock.nowMs()) - windowStart) / 1000;
   const achievedPerS = windowS > 0 ? completedInWindow / windowS : 0;
   return {
     measuredOps: completedMeasured + stuck,
