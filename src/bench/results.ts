@@ -5,7 +5,8 @@
  * charts are generated from these files only (report/), never typed by hand.
  *
  * Rates are per second of wall-clock time, latencies in milliseconds, sizes in bytes.
- * A figure that was not measured is absent (or null in a ratio), never 0.
+ * A figure that was not measured is absent, never 0; a ratio whose baseline completed
+ * nothing is 0, and the row's op counts show it.
  */
 
 /** The format tag of a results file; bump on an incompatible change. */
@@ -51,7 +52,7 @@ export interface ThroughputRow {
   readonly clients: number;
   /** The PrimaryWriter with its default limits (group commit). */
   readonly ours: Rate;
-  /** Records per second and entries per record our writer cut. */
+  /** Records per second and entries per record our writer cut (counted over the case's rounds and warm-ups). */
   readonly oursRecordsPerS: number;
   readonly oursEntriesPerRecord: number;
   /** Baseline: the same writer with `batchEntriesMax: 1` (one record per entry). */

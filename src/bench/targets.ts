@@ -2,7 +2,9 @@
  * What a bench writes to: a *setup* is one store, or etcd + Kafka together, as given on
  * the command line. Each case opens fresh stores under a cluster id of its own (so no
  * case reads another's log) and removes what it wrote when it is done: the file store's
- * directory, the etcd keys under the cluster, the Kafka topics.
+ * directory, the etcd keys under the cluster, the Kafka topics. Deleted etcd keys stay
+ * in etcd's history until it is compacted (and its file shrinks only on defrag): a long
+ * bench against a small --quota-backend-bytes can fill it.
  */
 import { Etcd3 } from 'etcd3';
 import { Kafka, logLevel } from 'kafkajs';

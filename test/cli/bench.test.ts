@@ -161,6 +161,7 @@ describe('oplog bench --quick, shrunk', () => {
       [['--store', 'file', '--store', 'file'], /one store per kind; file is given twice/],
       [['--seconds', '2', '--case-ms', '100'], /give --seconds or --case-ms, not both/],
       [['--rates', '1,1'], /invalid --rates: a value is given twice/],
+      [['--seconds', '600', '--rounds', '10'], /the run would measure for about \d+ s, over 14400 s/],
     ] as const;
     const results = await Promise.all(
       cases.map(([flags]) => runOplog(['bench', ...flags, '--out', out, '--markdown', join(out, 'R.md')])),

@@ -209,6 +209,8 @@ async function kafkaTransactions(plan: BenchPlan, config: KafkaStoreConfig, shap
           await transaction.send({ topic, acks: -1, messages: [{ value: Buffer.from(bytes) }] });
           await transaction.commit();
         } catch (error) {
+          // The send or commit failed: that error is the one reported (the bench stops);
+          // an abort that fails too adds nothing to it.
           await transaction.abort().catch(() => undefined);
           throw error;
         }
