@@ -19,7 +19,7 @@ export const EXIT = {
   failure: 1,
   /** Bad input or config: an unknown option, a value out of its bound, no such log. */
   usage: 2,
-  /** The subcommand is not built yet (`bench`). */
+  /** A subcommand not built yet; every subcommand is built now, so none returns it. */
   notImplemented: 3,
 } as const;
 

@@ -1,7 +1,7 @@
 /**
  * The `oplog` program: every subcommand (one file each), `--help` and `--version`, and
  * the one place where an outcome becomes an exit code (command.ts EXIT): 0 ok, 1
- * failure, 2 bad input or config, 3 not implemented yet.
+ * failure, 2 bad input or config (3, "not implemented yet", is used by no subcommand now).
  */
 import { Command, CommanderError } from 'commander';
 import { defineBench } from './bench.js';
@@ -32,7 +32,6 @@ Exit codes:
   0  success
   1  failure: damage found, a store unreachable, states that differ (the message names the seq or file)
   2  bad input or config: an unknown option or command, a value out of its bound, no such log
-  3  the subcommand is not implemented yet (bench)
 
 Run oplog <command> --help for a command's options and examples.
 `;

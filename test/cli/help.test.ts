@@ -72,7 +72,20 @@ describe('--help on every subcommand', () => {
         '$ oplog serve',
       ],
     ],
-    ['bench', ['not implemented yet', 'Examples:']],
+    [
+      'bench',
+      [
+        '--quick',
+        '--scenarios <list>',
+        'throughput, latency, replay, ceilings, http',
+        '--store <url>',
+        '--seconds <s>',
+        'an integer in [1, 600]',
+        '--out <dir>',
+        '(default: "bench/results")',
+        '$ oplog bench --quick',
+      ],
+    ],
     ['status', ['<url...>', '--once', '--json', '--interval-ms <ms>', '$ oplog status']],
     [
       'config',
@@ -110,14 +123,14 @@ describe('the real process', () => {
     }
   });
 
-  it('exit codes: 0 help, 2 bad input or config on stderr, 2 unknown option, 2 no command, 3 not implemented', async () => {
+  it('exit codes: 0 help, 2 bad input or config on stderr, 2 unknown option, 2 no command', async () => {
     const [helpResult, badValue, unknown, none, serve, bench] = await Promise.all([
       oplog('--help'),
       oplog('demo', '--value-bytes', '999999999'),
       oplog('replay', '--bogus'),
       oplog(),
       oplog('serve', '--role', 'primary'),
-      oplog('bench'),
+      oplog('bench', '--seconds', '0'),
     ]);
     expect(helpResult.status).toBe(0);
     expect(helpResult.stdout).toContain('Exit codes:');
@@ -141,6 +154,12 @@ describe('the real process', () => {
       /^oplog: \[OPLOG_CONFIG\] config has 2 problems:\n {2}clusterId: is required/,
     );
     expect(serve.stderr).toContain('stores: is required');
-    expect(bench.status).toBe(3);
+    // bench refuses a bad bound before measuring or writing anything.
+    expect(bench).toEqual({
+      status: 2,
+      stdout: '',
+      stderr:
+        'oplog: [OPLOG_INVALID_INPUT] invalid --seconds: must be an integer in [1, 600] (decimal digits only), got 0\n',
+    });
   });
 });
