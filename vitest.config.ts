@@ -12,6 +12,7 @@ const INTEGRATION = [
   'test/cli/verify-inspect.test.ts',
   'test/primary/replaced-writer.test.ts',
   'test/roles/**/*.test.ts',
+  'test/server/serve-secured.test.ts',
   'test/server/serve-servers.test.ts',
   'test/snapshot/replay.test.ts',
   'test/node/auto-failover.test.ts',

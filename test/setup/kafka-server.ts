@@ -12,14 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  Kafka,
-  logLevel,
-  ResourcePatternTypes,
-} from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
@@ -50,6 +43,11 @@ export interface KafkaSecurity {
   /** SASL users, name → password; `broker` is added for the broker itself. */
   readonly users: Readonly<Record<string, string>>;
 }
+
+// kafkajs is CommonJS, and Node's ESM loader finds only some of its exports by name
+// (not the ACL enums): take them off the default export, which works under tsx too.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } =
+  kafkajs;
 
 /** The broker's own SASL user (inter-broker traffic), added to every secured broker. */
 const BROKER_USER = { name: 'broker', password: 'broker-secret' } as const;
