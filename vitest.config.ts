@@ -14,6 +14,7 @@ const INTEGRATION = [
   'test/primary/replaced-writer.test.ts',
   'test/roles/**/*.test.ts',
   'test/server/etcd-cluster.test.ts',
+  'test/server/serve-secured.test.ts',
   'test/server/serve-servers.test.ts',
   'test/snapshot/replay.test.ts',
   'test/node/auto-failover.test.ts',

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'OPLOG_NOT_CONTIGUOUS',
   'OPLOG_OVERLOADED',
   'OPLOG_STORE_UNAVAILABLE',
+  'OPLOG_STORE_AUTH',
   'OPLOG_INTEGRITY',
   'OPLOG_CORRUPT_STORE',
   'OPLOG_CLOSED',
@@ -241,6 +242,39 @@ export class StoreUnavailableError extends OplogError {
         retryable: true,
         ...options,
       },
+    );
+  }
+}
+
+/** Why a store and we did not accept each other ({@link StoreAuthError}). */
+export type StoreAuthRefusal = 'credentials' | 'permission' | 'tls';
+
+const STORE_AUTH_REFUSALS: Readonly<Record<StoreAuthRefusal, string>> = {
+  credentials: 'authentication refused: wrong or missing user or password',
+  permission: 'authorization refused: the user has no permission for this',
+  tls: "TLS refused: the server's certificate is not trusted by the configured CA",
+};
+
+/**
+ * A store and we do not accept each other: it refused our credentials (a wrong or
+ * missing user or password) or our user's permission on its keys or topics, or its TLS
+ * certificate is not signed by the CA we trust. Retrying with the same configuration
+ * cannot succeed, and it is not an outage: not retryable, so a writer stops and a
+ * standby fails closed with this reason instead of waiting forever. `refusal` says
+ * which; the message names the operation and the store's own words, never a secret.
+ */
+export class StoreAuthError extends OplogError {
+  static readonly code = 'OPLOG_STORE_AUTH';
+  constructor(
+    readonly operation: string,
+    readonly refusal: StoreAuthRefusal,
+    readonly context: Readonly<Record<string, string | number | bigint | undefined>> = {},
+    options?: OplogErrorOptions,
+  ) {
+    super(
+      StoreAuthError.code,
+      `${operation} failed: ${STORE_AUTH_REFUSALS[refusal]}${describeCause(options?.cause)}`,
+      { retryable: false, ...options },
     );
   }
 }

@@ -5,7 +5,7 @@
  * writer elsewhere is not disturbed) and as a writer only when this node promotes, at
  * which point it takes the directory's lock. etcd and Kafka handles serve both.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   EtcdStoreConfig,
@@ -15,6 +15,7 @@ import type {
   StoreKind,
   TlsFiles,
 } from '../config/types.js';
+import { InvalidConfigError } from '../config/config-error.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/telemetry.js';
 import { EtcdLogStore } from '../stores/etcd/etcd-store.js';
@@ -121,7 +122,7 @@ export async function openNodeStores(
 
 async function etcdOptions(store: EtcdStoreConfig, clusterId: string, readSecret: SecretReader) {
   const auth = store.auth;
-  const tls = store.tls === undefined ? undefined : await readTls(store.tls, readSecret);
+  const tls = store.tls === undefined ? undefined : await readTls(store.tls, 'stores.etcd.tls', readSecret);
   return {
     hosts: store.hosts,
     clusterId,
@@ -136,7 +137,7 @@ async function etcdOptions(store: EtcdStoreConfig, clusterId: string, readSecret
 
 async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecret: SecretReader) {
   const sasl = store.sasl;
-  const tls = store.tls === undefined ? undefined : await readTls(store.tls, readSecret);
+  const tls = store.tls === undefined ? undefined : await readTls(store.tls, 'stores.kafka.tls', readSecret);
   return {
     brokers: store.brokers,
     clusterId,
@@ -156,16 +157,45 @@ async function kafkaOptions(store: KafkaStoreConfig, clusterId: string, readSecr
   };
 }
 
-/** The TLS files' contents, PEM bytes each. */
-async function readTls(tls: TlsFiles, readSecret: SecretReader) {
-  const read = async (path: string | undefined) =>
-    path === undefined ? undefined : Buffer.from(await readSecret(path));
-  const [ca, cert, key] = await Promise.all([read(tls.caFile), read(tls.certFile), read(tls.keyFile)]);
+/**
+ * The TLS files' contents, PEM bytes each. The key is a secret (read as one); the CA
+ * and the certificate are public and may be far larger than a secret may be (a
+ * system CA bundle is ~200 KiB), so they are read with a bound of their own.
+ */
+async function readTls(tls: TlsFiles, field: string, readSecret: SecretReader) {
+  const [ca, cert, key] = await Promise.all([
+    tls.caFile === undefined ? undefined : readCertificates(tls.caFile, `${field}.caFile`),
+    tls.certFile === undefined ? undefined : readCertificates(tls.certFile, `${field}.certFile`),
+    tls.keyFile === undefined ? undefined : Buffer.from(await readSecret(tls.keyFile)),
+  ]);
   return {
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
   };
+}
+
+/** Largest CA bundle or certificate chain read. */
+export const CERTIFICATE_FILE_BYTES_MAX = 4 * 1024 * 1024;
+
+/** A PEM file of certificates; InvalidConfigError naming `field` and the path when it cannot be. */
+async function readCertificates(path: string, field: string): Promise<Buffer> {
+  const refuse = (rule: string, cause?: unknown): never => {
+    throw new InvalidConfigError([{ field, value: path, rule }], { cause });
+  };
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) refuse('must be a regular file of PEM certificates');
+    if (info.size > CERTIFICATE_FILE_BYTES_MAX)
+      refuse(`is ${info.size} bytes; a certificate file is at most ${CERTIFICATE_FILE_BYTES_MAX}`);
+    const pem = await readFile(path);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) refuse('holds no PEM certificate');
+    return pem;
+  } catch (error) {
+    if (error instanceof InvalidConfigError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    return refuse(code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`, error);
+  }
 }
 
 /** etcd's gRPC client needs the CA to speak TLS at all. */

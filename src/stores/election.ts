@@ -6,7 +6,8 @@
  * only decides who tries. The etcd adapter is ./etcd/election.ts; the port sits beside LogStore, the other port the roles use.
  *
  * Errors: every method may reject with StoreUnavailableError (naming the operation)
- * when the election's store does not answer, or ClosedError after close().
+ * when the election's store does not answer, StoreAuthError when it refuses our user
+ * (not retryable), or ClosedError after close().
  */
 export interface Election {
   /**

@@ -4,13 +4,15 @@
  * `scripts/kafka.sh fetch` puts in .cache/kafka/libs (Maven Central; start() fetches
  * them when they are missing, see test/setup/provisioning.ts). Used by the global test
  * setup, by fault tests that kill -9 and restart it on the same log dir, and by the
- * benches.
+ * benches. With `security` it is a broker as deployments run one: SASL over TLS
+ * (see {@link KafkaSecurity}).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import kafkajs from 'kafkajs';
 import { provision } from './provisioning.js';
 import { freePort, ServerProcess } from './server-process.js';
 
@@ -22,11 +24,59 @@ export function kafkaJarsPresent(): boolean {
   );
 }
 
+/**
+ * A broker whose only client listener is SASL_SSL (the controller stays PLAINTEXT on
+ * loopback): TLS from PEM files, SASL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for
+ * every user, the broker itself connecting to its own listener as user `broker` over
+ * PLAIN (transaction markers go through it). ACLs are enforced (KRaft's
+ * StandardAuthorizer; nothing is allowed without an ACL): a user may do only what
+ * {@link KafkaServer.allow} granted it. The super users are `broker` and the
+ * controller listener's ANONYMOUS, which no client can be (the client listener is
+ * SASL only). Passwords go into the broker's JAAS config and `kafka-storage format
+ * --add-scram` as they are, so they must be plain (letters, digits, `-`, `_`).
+ */
+export interface KafkaSecurity {
+  /** PEM: the broker's private key (unencrypted PKCS#8), then its certificate for IP 127.0.0.1. */
+  readonly keystoreFile: string;
+  /** PEM: the CA that signed the broker's certificate (the broker trusts it as a client of itself). */
+  readonly caFile: string;
+  /** SASL users, name → password; `broker` is added for the broker itself. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+// kafkajs is CommonJS, and Node's ESM loader finds only some of its exports by name
+// (not the ACL enums): take them off the default export, which works under tsx too.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } =
+  kafkajs;
+
+/** The broker's own SASL user (inter-broker traffic), added to every secured broker. */
+const BROKER_USER = { name: 'broker', password: 'broker-secret' } as const;
+
+/** One ACL grant: operations on the resources whose names start with `prefix`. */
+export interface KafkaAclGrant {
+  readonly resource: 'topic' | 'group' | 'transactional-id';
+  readonly prefix: string;
+  readonly operations: readonly ('create' | 'describe' | 'read' | 'write' | 'delete')[];
+}
+
+/**
+ * What oplog's user needs with the default topic prefix `oplog`: its topics
+ * (`oplog.<cluster>`, `oplog.<cluster>.epoch`) created, described, read, written and
+ * truncated; the transactional id (the topic's name) written; and the throwaway
+ * consumer groups its reads join (`oplog-read-<uuid>`) read.
+ */
+export const OPLOG_KAFKA_ACLS: readonly KafkaAclGrant[] = [
+  { resource: 'topic', prefix: 'oplog.', operations: ['create', 'describe', 'read', 'write', 'delete'] },
+  { resource: 'transactional-id', prefix: 'oplog.', operations: ['describe', 'write'] },
+  { resource: 'group', prefix: 'oplog-read-', operations: ['describe', 'read'] },
+];
+
 export class KafkaServer extends ServerProcess {
   private constructor(
     dir: string,
     readonly port: number,
     private readonly controllerPort: number,
+    private readonly security: KafkaSecurity | undefined,
   ) {
     super(dir);
   }
@@ -35,8 +85,43 @@ export class KafkaServer extends ServerProcess {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Fetches the jars if missing, then formats and starts a broker on a new temp dir; stop() removes it. */
-  static async start(): Promise<KafkaServer> {
+  /** Grants `user` ACLs on a secured broker, as its super user `broker`. */
+  async allow(user: string, grants: readonly KafkaAclGrant[]): Promise<void> {
+    const security = this.security;
+    if (security === undefined) throw new Error('allow(): this broker has no security, hence no ACLs');
+    const kafka = new Kafka({
+      brokers: [this.endpoint],
+      logLevel: logLevel.NOTHING,
+      ssl: { ca: [readFileSync(security.caFile)] },
+      sasl: { mechanism: 'plain', username: BROKER_USER.name, password: BROKER_USER.password },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createAcls({
+        acl: grants.flatMap((grant) =>
+          grant.operations.map((operation) => ({
+            resourceType: ACL_RESOURCES[grant.resource],
+            resourceName: grant.prefix,
+            resourcePatternType: ResourcePatternTypes.PREFIXED,
+            principal: `User:${user}`,
+            host: '*',
+            operation: ACL_OPERATIONS[operation],
+            permissionType: AclPermissionTypes.ALLOW,
+          })),
+        ),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Fetches the jars if missing, then formats and starts a broker on a new temp dir;
+   * stop() removes it. Without `security` (the default) one PLAINTEXT listener; with
+   * it, SASL_SSL only.
+   */
+  static async start(options: { readonly security?: KafkaSecurity } = {}): Promise<KafkaServer> {
     provision({
       what: `the Kafka jars in ${KAFKA_LIBS}`,
       find: () => (kafkaJarsPresent() ? KAFKA_LIBS : undefined),
@@ -49,6 +134,7 @@ export class KafkaServer extends ServerProcess {
       mkdtempSync(join(tmpdir(), 'oplog-kafka-')),
       ports.broker,
       ports.controller,
+      options.security,
     );
     return server.startOrRemove(async () => {
       server.format();
@@ -59,7 +145,13 @@ export class KafkaServer extends ServerProcess {
   /** Writes the broker's config and formats its log dir (KRaft needs a cluster id first). */
   private format(): void {
     const dir = this.dir;
-    writeFileSync(join(dir, 'server.properties'), serverProperties(dir, this.port, this.controllerPort));
+    const properties = serverProperties(dir, this.port, this.controllerPort);
+    writeFileSync(
+      join(dir, 'server.properties'),
+      this.security === undefined
+        ? properties
+        : securedProperties(properties, this.port, this.controllerPort, this.security),
+    );
     writeFileSync(
       join(dir, 'log4j.properties'),
       [
@@ -81,6 +173,7 @@ export class KafkaServer extends ServerProcess {
         'b3Bsb2ctdGVzdC1jbHVzdA',
         '-c',
         join(dir, 'server.properties'),
+        ...(this.security === undefined ? [] : scramCredentials(this.security)),
       ],
       { encoding: 'utf8' },
     );
@@ -147,6 +240,89 @@ export function serverProperties(dir: string, port: number, controllerPort: numb
     'message.max.bytes=2097152',
     '',
   ].join('\n');
+}
+
+const ACL_RESOURCES = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
+} as const;
+
+const ACL_OPERATIONS = {
+  create: AclOperationTypes.CREATE,
+  describe: AclOperationTypes.DESCRIBE,
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  delete: AclOperationTypes.DELETE,
+} as const;
+
+/** Every user, the broker's own included. */
+function saslUsers(security: KafkaSecurity): [string, string][] {
+  const users: [string, string][] = [
+    [BROKER_USER.name, BROKER_USER.password],
+    ...Object.entries(security.users),
+  ];
+  for (const [name, password] of users)
+    if (!/^[A-Za-z0-9_-]+$/.test(name) || !/^[A-Za-z0-9_-]+$/.test(password))
+      throw new Error(
+        `kafka SASL user ${JSON.stringify(name)}: names and passwords must be plain ([A-Za-z0-9_-]+)`,
+      );
+  return users;
+}
+
+/**
+ * The default properties with the PLAINTEXT listener replaced by SASL_SSL (the broker
+ * reaches itself through it), the mechanisms' JAAS configs and the PEM stores.
+ */
+function securedProperties(
+  properties: string,
+  port: number,
+  controllerPort: number,
+  security: KafkaSecurity,
+): string {
+  const replaced: Record<string, string> = {
+    listeners: `SASL_SSL://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `SASL_SSL://127.0.0.1:${port}`,
+    'inter.broker.listener.name': 'SASL_SSL',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+  };
+  const plainUsers = saslUsers(security)
+    .map(([name, password]) => `user_${name}="${password}"`)
+    .join(' ');
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  const lines = properties
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const key = line.slice(0, line.indexOf('='));
+      return key in replaced ? `${key}=${replaced[key]}` : line;
+    });
+  return [
+    ...lines,
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol=PLAIN',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${BROKER_USER.name}" password="${BROKER_USER.password}" ${plainUsers};`,
+    `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
+    `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}`,
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${security.keystoreFile}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${security.caFile}`,
+    'ssl.client.auth=none',
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    `super.users=User:${BROKER_USER.name};User:ANONYMOUS`,
+    '',
+  ].join('\n');
+}
+
+/** `kafka-storage format` arguments that store every user's SCRAM credentials (KRaft keeps them in its metadata log). */
+function scramCredentials(security: KafkaSecurity): string[] {
+  return saslUsers(security).flatMap(([name, password]) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${name},password=${password}]`,
+    ]),
+  );
 }
 
 function accepts(port: number): Promise<boolean> {

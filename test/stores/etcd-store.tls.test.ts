@@ -4,80 +4,19 @@
  * reads through it; without a client certificate, or trusting another CA, the same
  * calls fail as StoreUnavailableError, and nothing is written.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { epoch, seq } from '../../src/core/types.js';
 import { EtcdLogStore } from '../../src/stores/etcd/etcd-store.js';
+import { makeCertificates } from '../helpers/certificates.js';
 import { makeRecord } from '../helpers/entries.js';
 import { findEtcd } from '../setup/etcd-server.js';
 import { freePort } from '../setup/server-process.js';
 import { describeWithEtcd } from '../setup/servers.js';
-
-const openssl = (dir: string, ...args: string[]) =>
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
-function makeCertificates(dir: string, name: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}-ca.key`,
-    '-out',
-    `${name}-ca.pem`,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}-ca`,
-  );
-  for (const who of ['server', 'client']) {
-    openssl(
-      dir,
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}-${who}.key`,
-      '-out',
-      `${name}-${who}.csr`,
-      '-subj',
-      `/CN=${who}`,
-    );
-    writeFileSync(
-      join(dir, `${who}.ext`),
-      who === 'server'
-        ? 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'
-        : 'extendedKeyUsage=clientAuth\n',
-    );
-    openssl(
-      dir,
-      'x509',
-      '-req',
-      '-in',
-      `${name}-${who}.csr`,
-      '-CA',
-      `${name}-ca.pem`,
-      '-CAkey',
-      `${name}-ca.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}-${who}.pem`,
-      '-days',
-      '1',
-      '-extfile',
-      `${who}.ext`,
-    );
-  }
-}
 
 describeWithEtcd('etcd store over TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'oplog-etcd-tls-'));

@@ -10,10 +10,10 @@
  * close() stops the watch and the keepalives (the lease then expires by its TTL) and
  * leaves the client to the store, which owns it.
  */
-import type { Lease, Watcher } from 'etcd3';
+import type { Lease, WatchBuilder, Watcher } from 'etcd3';
 import { ClosedError } from '../../core/errors.js';
 import type { Election } from '../election.js';
-import type { EtcdLogStore, EtcdShared } from './etcd-store.js';
+import { authRefusal, type EtcdLogStore, type EtcdShared } from './etcd-store.js';
 
 export interface EtcdElectionOptions {
   /**
@@ -94,7 +94,7 @@ export class EtcdElection implements Election {
   async watchVacancy(onVacant: () => void): Promise<void> {
     this.checkOpen();
     const watcher = await this.shared.call('etcd election watch', { key: this.key }, () =>
-      this.shared.client.watch().key(this.key).create(),
+      createWatcher(this.shared.client.watch().key(this.key)),
     );
     this.watcher = watcher;
     watcher.on('delete', () => onVacant());
@@ -111,4 +111,31 @@ export class EtcdElection implements Election {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('etcd election');
   }
+}
+
+/**
+ * WatchBuilder.create(), except that etcd refusing our user (a wrong password, no
+ * permission on the key) rejects it: the client reports that only as a disconnect and
+ * reconnects forever, so create() would never settle. Other disconnects are waited out,
+ * as create() does.
+ */
+function createWatcher(builder: WatchBuilder): Promise<Watcher> {
+  const watcher = builder.watcher();
+  return new Promise<Watcher>((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      watcher.off('connected', onConnected);
+      watcher.off('disconnected', onDisconnected);
+      watcher.off('error', settle);
+      if (error === undefined) return resolve(watcher);
+      void watcher.cancel().catch(() => undefined);
+      reject(error);
+    };
+    const onConnected = () => settle();
+    const onDisconnected = (error: unknown) => {
+      if (authRefusal(error) !== undefined) settle(error);
+    };
+    watcher.on('connected', onConnected);
+    watcher.on('disconnected', onDisconnected);
+    watcher.on('error', settle);
+  });
 }

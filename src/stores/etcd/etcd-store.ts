@@ -21,14 +21,22 @@
  * share one client, one key layout and one error translation; the lease election, which
  * shares them too, is ./election.ts, and the append queue is ../append-queue.ts.
  */
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  type IKeyValue,
+  type Watcher,
+} from 'etcd3';
 import { validateClusterId } from '../../core/cluster-id.js';
 import {
   ClosedError,
   CorruptStoreError,
   OplogError,
+  StoreAuthError,
   StoreUnavailableError,
   TruncatedError,
+  type StoreAuthRefusal,
 } from '../../core/errors.js';
 import { verifyRecord, type BatchRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
@@ -486,7 +494,10 @@ export class EtcdLogStore implements LogStore {
     };
   }
 
-  /** Runs an etcd call; transport and server failures become StoreUnavailableError. */
+  /**
+   * Runs an etcd call; etcd refusing our user or its permissions becomes StoreAuthError
+   * (not retryable), other transport and server failures StoreUnavailableError.
+   */
   private async call<T>(
     operation: string,
     context: Readonly<Record<string, string | number | bigint | undefined>>,
@@ -497,7 +508,10 @@ export class EtcdLogStore implements LogStore {
     } catch (cause) {
       if (cause instanceof OplogError) throw cause;
       if (this.closed) throw new ClosedError('etcd store', { cause });
-      throw new StoreUnavailableError(operation, { cluster: this.options.clusterId, ...context }, { cause });
+      const where = { cluster: this.options.clusterId, ...context };
+      const refusal = authRefusal(cause);
+      if (refusal !== undefined) throw new StoreAuthError(operation, refusal, where, { cause });
+      throw new StoreUnavailableError(operation, where, { cause });
     }
   }
 
@@ -511,7 +525,10 @@ export interface EtcdShared {
   readonly client: Etcd3;
   /** `/<prefix>/<cluster>`. */
   readonly root: string;
-  /** Runs an etcd call; failures become StoreUnavailableError naming `operation` (ClosedError once closed). */
+  /**
+   * Runs an etcd call; failures become StoreUnavailableError naming `operation`
+   * (StoreAuthError when etcd refuses our user, ClosedError once closed).
+   */
   call<T>(
     operation: string,
     context: Readonly<Record<string, string | number | bigint | undefined>>,
@@ -519,9 +536,30 @@ export interface EtcdShared {
   ): Promise<T>;
 }
 
-/** An append refused by etcd's answer (fenced, conflict, gap, bad bytes), not by silence. */
+/**
+ * An append refused by etcd's answer about that record (fenced, conflict, gap, bad
+ * bytes), not by silence or by a refusal of our user, which every later record meets too.
+ */
 function answered(error: unknown): boolean {
-  return !(error instanceof StoreUnavailableError || error instanceof ClosedError);
+  return !(
+    error instanceof StoreUnavailableError ||
+    error instanceof ClosedError ||
+    error instanceof StoreAuthError
+  );
+}
+
+/**
+ * @internal etcd (auth enabled) refusing who we are: a wrong user or password, no user
+ * at all ("user name is empty": the store has no `auth`), or a user whose roles do not
+ * cover the keys. An expired token is none of these: the client authenticates again by
+ * itself. Also for election.ts, whose watch reports such a refusal only as a disconnect.
+ */
+export function authRefusal(error: unknown): StoreAuthRefusal | undefined {
+  if (error instanceof EtcdAuthenticationFailedError) return 'credentials';
+  if (error instanceof EtcdPermissionDeniedError) return 'permission';
+  if (error instanceof Error && error.message.includes('etcdserver: user name is empty'))
+    return 'credentials';
+  return undefined;
 }
 
 function decimal(kv: IKeyValue | undefined): bigint {

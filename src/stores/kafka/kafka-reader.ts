@@ -81,7 +81,10 @@ export function readTopic(kafka: Kafka, options: ReadOptions): MessageStream {
         });
         c.seek({ topic, partition: 0, offset: fromOffset.toString() });
       })().catch((error: unknown) => {
-        failure = error;
+        // A consumer that crashed while starting (its group refused, say) makes the
+        // seek after run() throw "Consumer group was not initialized": keep the crash's
+        // own error, which says why.
+        failure ??= error;
         finish();
       });
 

@@ -35,7 +35,7 @@ import { checkFence, decideAppend, verifyForAppend } from '../contract-rules.js'
 import type { LogStore, Subscription } from '../log-store.js';
 import { readTopic } from './kafka-reader.js';
 import { followTopic } from './kafka-subscription.js';
-import { kafkaErrorType, KafkaTopics } from './kafka-topics.js';
+import { kafkaErrorType, kafkaFailure, KafkaTopics } from './kafka-topics.js';
 
 /** Topic name prefix when KafkaStoreOptions.topicPrefix is left out. */
 export const DEFAULT_TOPIC_PREFIX = 'oplog';
@@ -437,19 +437,18 @@ export class KafkaLogStore implements LogStore {
     const found = await this.topics.offsetAtOrAfter(limit, high);
     // Keep the record covering `limit`: start from a little before and find it.
     const start = found - 4n > low ? found - 4n : low;
-    const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
-    let keepOffset: bigint | undefined;
-    try {
-      for await (const message of stream) {
-        const record = this.topics.verifyMessage(message.value, message.offset);
-        if (record.lastSeq >= limit) {
-          keepOffset = BigInt(message.offset);
-          break;
+    const keepOffset = await this.topics.call('kafka truncate', async () => {
+      const stream = readTopic(this.kafka, { topic: this.topic, fromOffset: start, endOffset: high });
+      try {
+        for await (const message of stream) {
+          const record = this.topics.verifyMessage(message.value, message.offset);
+          if (record.lastSeq >= limit) return BigInt(message.offset);
         }
+        return undefined;
+      } finally {
+        await stream.close();
       }
-    } finally {
-      await stream.close();
-    }
+    });
     if (keepOffset === undefined || keepOffset <= low) return;
     await this.topics.call('kafka truncate', () =>
       this.topics.adminClient().then((admin) =>
@@ -486,20 +485,17 @@ export class KafkaLogStore implements LogStore {
   }
 
   /**
-   * Fencing errors stop this writer (FencedError). Anything else, an out-of-order
-   * sequence included, is unavailability: the caller drops the producer, so the next
-   * append builds a new one and re-checks the head, and the writer retries the same bytes.
+   * Fencing errors stop this writer (FencedError), and so does the broker refusing our
+   * user (StoreAuthError). Anything else, an out-of-order sequence included, is
+   * unavailability: the caller drops the producer, so the next append builds a new one
+   * and re-checks the head, and the writer retries the same bytes.
    */
   private translate(cause: unknown, operation: string, epoch: bigint, committing = false): OplogError {
     if (cause instanceof OplogError) return cause;
     const type = kafkaErrorType(cause);
     if (type !== undefined && FENCING_ERRORS.has(type))
       return new FencedError(epoch, undefined, { cause, mayHaveLanded: committing });
-    return new StoreUnavailableError(
-      operation,
-      { cluster: this.options.clusterId, topic: this.topic },
-      { cause },
-    );
+    return kafkaFailure(cause, operation, { cluster: this.options.clusterId, topic: this.topic });
   }
 
   // ---- reading helpers ---------------------------------------------------------------
@@ -530,7 +526,8 @@ export class KafkaLogStore implements LogStore {
 /**
  * A read's failures as the contract's errors: kafkajs throws its own (a consumer group
  * not initialized while the broker restarts, a lost connection), which a caller must
- * see as StoreUnavailableError — retryable — not as an unknown exception that stops it.
+ * see as StoreUnavailableError — retryable — not as an unknown exception that stops it;
+ * the broker refusing our user is StoreAuthError.
  */
 async function* translatedReads(
   source: AsyncGenerator<VerifiedRecord>,
@@ -540,7 +537,7 @@ async function* translatedReads(
     yield* source;
   } catch (error) {
     if (error instanceof OplogError) throw error;
-    throw new StoreUnavailableError('kafka read', { fromSeq: String(fromSeq) }, { cause: error });
+    throw kafkaFailure(error, 'kafka read', { fromSeq: String(fromSeq) });
   }
 }
 

@@ -6,7 +6,7 @@
  * is held back by a slow subscriber: fetched records wait in a bounded queue
  * (./event-queue.ts), and when it is full the loop waits and the reader behind it
  * pauses its consumer. Failures back off and retry forever; a non-retryable one (a
- * damaged message) ends the subscription with that error.
+ * damaged message, the broker refusing our user) ends the subscription with that error.
  */
 import type { Kafka } from 'kafkajs';
 import { OplogError } from '../../core/errors.js';
@@ -16,7 +16,7 @@ import { EventQueue } from '../event-queue.js';
 import type { Subscription, SubscriptionEvent } from '../log-store.js';
 import { abortableSleep } from '../tail-subscription.js';
 import { readTopic } from './kafka-reader.js';
-import type { KafkaTopics } from './kafka-topics.js';
+import { kafkaAuthRefusal, kafkaFailure, type KafkaTopics } from './kafka-topics.js';
 
 /** What a subscription reads through: the store's client, topics and bounded reads. */
 export interface FollowSource {
@@ -114,6 +114,8 @@ export function followTopic(
       } catch (cause) {
         if (abort.signal.aborted || source.isClosed()) return;
         if (cause instanceof OplogError && !cause.retryable) return events.fail(cause);
+        if (kafkaAuthRefusal(cause) !== undefined)
+          return events.fail(kafkaFailure(cause, 'kafka subscription', { topic: source.topics.topic }));
         see('blind', cause);
         await abortableSleep(Math.min(2_000, 100 * 2 ** Math.min(failures++, 5)), abort.signal);
       }

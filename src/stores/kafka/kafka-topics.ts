@@ -3,8 +3,9 @@
  * the log and epoch topics, the committed offsets of a topic, seq → offset through the
  * broker's time index (every message's timestamp is its record's firstSeq), the last
  * committed message of a topic, and turning a message back into a verified record.
- * Client errors become StoreUnavailableError naming the operation (ClosedError once the
- * store is closed).
+ * Client errors become StoreUnavailableError naming the operation (StoreAuthError when
+ * the broker refused our user or TLS refused the broker, ClosedError once the store is
+ * closed).
  */
 import type { Admin, Kafka } from 'kafkajs';
 import {
@@ -12,7 +13,9 @@ import {
   CorruptStoreError,
   InvalidInputError,
   OplogError,
+  StoreAuthError,
   StoreUnavailableError,
+  type StoreAuthRefusal,
 } from '../../core/errors.js';
 import { verifyRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { readTopic } from './kafka-reader.js';
@@ -49,11 +52,7 @@ export class KafkaTopics {
     } catch (cause) {
       if (cause instanceof OplogError) throw cause;
       if (this.isClosed()) throw new ClosedError('kafka store', { cause });
-      throw new StoreUnavailableError(
-        operation,
-        { cluster: this.options.clusterId, topic: this.topic },
-        { cause },
-      );
+      throw kafkaFailure(cause, operation, { cluster: this.options.clusterId, topic: this.topic });
     }
   }
 
@@ -115,21 +114,27 @@ export class KafkaTopics {
     return this.ready;
   }
 
-  /** The last committed message of a topic, looking back in growing windows. */
+  /**
+   * The last committed message of a topic, looking back in growing windows. The
+   * reading consumer's failures are translated like every other call's (a consumer
+   * that crashed while joining its group, a group the user may not read).
+   */
   async lastMessage(topic: string): Promise<{ value: Buffer; offset: string } | undefined> {
     const { low, high } = await this.endOffsets(topic);
-    for (let window = 8n; ; window *= 8n) {
-      const from = high - window > low ? high - window : low;
-      let last: { value: Buffer; offset: string } | undefined;
-      const stream = readTopic(this.kafka, { topic, fromOffset: from, endOffset: high });
-      try {
-        for await (const message of stream)
-          if (message.value !== null) last = { value: message.value, offset: message.offset };
-      } finally {
-        await stream.close();
+    return this.call('kafka read last message', async () => {
+      for (let window = 8n; ; window *= 8n) {
+        const from = high - window > low ? high - window : low;
+        let last: { value: Buffer; offset: string } | undefined;
+        const stream = readTopic(this.kafka, { topic, fromOffset: from, endOffset: high });
+        try {
+          for await (const message of stream)
+            if (message.value !== null) last = { value: message.value, offset: message.offset };
+        } finally {
+          await stream.close();
+        }
+        if (last !== undefined || from === low) return last;
       }
-      if (last !== undefined || from === low) return last;
-    }
+    });
   }
 
   /** The first retained and the committed end offset of `topic`. */
@@ -172,4 +177,83 @@ export function kafkaErrorType(error: unknown): string | undefined {
     current = e.originalError ?? e.cause;
   }
   return undefined;
+}
+
+/**
+ * A kafkajs failure as the store's error: StoreAuthError (not retryable) when the broker
+ * refused who we are or TLS refused the broker ({@link kafkaAuthRefusal}), else
+ * StoreUnavailableError.
+ */
+export function kafkaFailure(
+  cause: unknown,
+  operation: string,
+  context: Readonly<Record<string, string | undefined>>,
+): StoreAuthError | StoreUnavailableError {
+  const refusal = kafkaAuthRefusal(cause);
+  return refusal === undefined
+    ? new StoreUnavailableError(operation, context, { cause })
+    : new StoreAuthError(operation, refusal, context, { cause });
+}
+
+/** Kafka's error types for a user the broker's authorizer refuses. */
+const AUTHORIZATION_FAILURES = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
+
+/** Kafka's error types for SASL refusing our credentials or mechanism. */
+const SASL_FAILURES = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+]);
+
+/**
+ * Node's codes for a server certificate that the configured CA does not vouch for
+ * (unknown issuer, self-signed, expired or not yet valid, another host's name).
+ */
+const TLS_VERIFY_FAILURES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Whether a kafkajs error (anywhere in its chain: kafkajs wraps a connection error in
+ * KafkaJSNumberOfRetriesExceeded, and a topic creation's per-topic errors in a
+ * KafkaJSAggregateError) is the broker refusing our SASL credentials or our user's
+ * ACLs, or TLS refusing the broker's certificate. None of these passes on retry. A
+ * client without SASL (or without TLS) on a SASL_SSL listener is not among them: the
+ * broker just closes the connection, which looks like any outage.
+ */
+export function kafkaAuthRefusal(error: unknown, depth = 0): StoreAuthRefusal | undefined {
+  if (depth >= 5 || error === undefined || error === null) return undefined;
+  const e = error as {
+    name?: unknown;
+    type?: unknown;
+    code?: unknown;
+    errors?: unknown;
+    originalError?: unknown;
+    cause?: unknown;
+  };
+  if (e.name === 'KafkaJSSASLAuthenticationError') return 'credentials';
+  if (typeof e.type === 'string' && SASL_FAILURES.has(e.type)) return 'credentials';
+  if (typeof e.type === 'string' && AUTHORIZATION_FAILURES.has(e.type)) return 'permission';
+  if (typeof e.code === 'string' && TLS_VERIFY_FAILURES.has(e.code)) return 'tls';
+  if (Array.isArray(e.errors))
+    for (const inner of e.errors.slice(0, 16)) {
+      const refusal = kafkaAuthRefusal(inner, depth + 1);
+      if (refusal !== undefined) return refusal;
+    }
+  return kafkaAuthRefusal(e.originalError ?? e.cause, depth + 1);
 }
