@@ -24,8 +24,6 @@ export interface AppendOp {
   readonly value: string;
   readonly key: string;
   readonly client: string;
-  /** The node it was sent to (where the client believed the primary was). */
-  readonly node: string;
   readonly invokeMs: number;
   readonly completeMs: number;
   readonly outcome: AppendOutcome;
