@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * project with a message saying to add it.
  */
 const INTEGRATION = [
+  'test/chaos/chaos.test.ts',
   'test/cli/no-such-log.test.ts',
   'test/cli/verify-inspect.test.ts',
   'test/primary/replaced-writer.test.ts',

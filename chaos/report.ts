@@ -28,7 +28,8 @@ export interface FaultRecord {
 }
 
 export interface RunInfo {
-  readonly seed: number;
+  /** The plan's seed, and the seed of the faults that followed it, if any. */
+  readonly seeds: readonly number[];
   readonly clusterId: string;
   readonly plan: readonly FaultKind[];
   readonly startedAt: string;
@@ -123,7 +124,7 @@ export function reportTable(report: ChaosReport): string {
     .map(([kind, n]) => `${kind} ${n}`);
   const a = report.appends;
   return [
-    `seed ${report.seed}, ${report.durationS} s, ${report.faults.length} faults, log through seq ${report.lastSeq}`,
+    `seeds ${report.seeds.join(' then ')}, ${report.durationS} s, ${report.faults.length} faults, log through seq ${report.lastSeq}`,
     '',
     '| fault | injected | ops ok / fail / info | failover ms | recover ms |',
     '| --- | --- | --- | --- | --- |',

@@ -1,8 +1,10 @@
 /**
- * `npm run chaos -- [--minutes N] [--seed S] [--faults N] [--kinds a,b] [--out FILE]`:
- * one fault-suite run (runner.ts) against real etcd, Kafka and `oplog serve` nodes
- * started here. Without `--minutes` every fault kind is injected once (or `--faults N`
- * in all); with it, faults of the seeded plan follow each other for N minutes. Prints
+ * `npm run chaos -- [--minutes N] [--seed S] [--faults N] [--kinds a,b] [--then-seed R
+ * --then-faults M] [--out FILE] [--keep-logs]`: one fault-suite run (runner.ts) against
+ * real etcd, Kafka and `oplog serve` nodes started here. Without `--minutes` every fault
+ * kind is injected once (or `--faults N` in all); with it, faults of the seeded plan
+ * follow each other for N minutes. `--then-seed` adds M (default 3) faults of another
+ * seed's plan on the same cluster (what CI does with a random seed). Prints
  * the plan, a line per fault, then the report's table; writes the JSON report to
  * `--out` (default chaos/results/seed-S-<time>.json), and the nodes' log lines beside it
  * when the run fails (or with `--keep-logs`). Exit 0: no anomaly and every node
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
         seed: { type: 'string' },
         faults: { type: 'string' },
         kinds: { type: 'string' },
+        'then-seed': { type: 'string' },
+        'then-faults': { type: 'string' },
         out: { type: 'string' },
         'keep-logs': { type: 'boolean' },
       },
@@ -54,11 +58,16 @@ async function main(): Promise<void> {
     if (!(FAULT_KINDS as readonly string[]).includes(kind)) usage(`unknown fault kind ${kind}`);
   const minutes = positiveNumber('minutes', values.minutes);
   const faults = positiveNumber('faults', values.faults);
+  const thenSeed = values['then-seed'];
+  if (thenSeed !== undefined && !/^\d{1,10}$/.test(thenSeed))
+    usage(`--then-seed must be an integer, got ${thenSeed}`);
+  const thenFaults = positiveNumber('then-faults', values['then-faults']) ?? 3;
   const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
-  const { report, ok, nodeLogs } = await runChaos({
+  const { report, ok, nodeLogs, serverLogs } = await runChaos({
     seed,
     ...(minutes === undefined ? {} : { minutes }),
     ...(faults === undefined ? {} : { faults }),
+    ...(thenSeed === undefined ? {} : { then: { seed: Number(thenSeed) >>> 0, faults: thenFaults } }),
     kinds: kinds as FaultKind[],
     log,
   });
@@ -72,14 +81,16 @@ async function main(): Promise<void> {
     mkdirSync(logsDir, { recursive: true });
     for (const [node, lines] of nodeLogs)
       writeFileSync(join(logsDir, `${node}.ndjson`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    console.log(`node logs: ${logsDir}`);
+    for (const [name, text] of serverLogs) writeFileSync(join(logsDir, name), text);
+    console.log(`node and server logs: ${logsDir}`);
   }
   console.log(`\n${reportTable(report)}`);
   for (const [kind, list] of Object.entries(report.anomalies.examples))
     for (const example of list) console.log(`  ${kind}: ${example}`);
   for (const note of report.notes) console.log(`  note: ${note}`);
   console.log(`report: ${out}`);
-  console.log(ok ? 'PASS' : `FAIL (repeat with --seed ${seed})`);
+  const repeat = `--seed ${seed}${thenSeed === undefined ? '' : ` --then-seed ${thenSeed} --then-faults ${thenFaults}`}`;
+  console.log(ok ? 'PASS' : `FAIL (repeat with ${repeat})`);
   process.exit(ok ? 0 : 1);
 }
 

@@ -6,7 +6,7 @@
  * all, and the report (report.ts). The plan is a function of the seed alone, so a
  * failing run is repeated with its seed (what the processes do in between is not).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../test/helpers/prng.js';
@@ -27,6 +27,11 @@ export interface ChaosOptions {
   readonly minutes?: number;
   /** How many faults to plan when `minutes` is not given; at least one of each kind. */
   readonly faults?: number;
+  /**
+   * Then, on the same cluster, `faults` more from another seed's plan (its first ones:
+   * a random subset when fewer than the kinds). CI runs a fixed seed, then a random one.
+   */
+  readonly then?: { readonly seed: number; readonly faults: number };
   readonly kinds?: readonly FaultKind[];
   readonly log: (line: string) => void;
 }
@@ -41,6 +46,30 @@ const NODES: readonly NodeSpec[] = [
   { name: 'n3', role: 'auto', source: 'etcd', viaProxy: true },
 ];
 const EMPTY_NODE: NodeSpec = { name: 'n4', role: 'auto', source: 'kafka', viaProxy: false };
+
+interface Step {
+  readonly seed: number;
+  readonly kind: FaultKind;
+  readonly holdMs: number;
+  /** The seed's stream for the faults' own choices (which record, which peer). */
+  readonly random: Prng;
+}
+
+/**
+ * A seed's plan: the kinds (makePlan) and hold times from one stream, the faults'
+ * choices from another, so they replay exactly from the seed whatever the workload
+ * and the proxy draw meanwhile.
+ */
+function planSteps(seed: number, kinds: readonly FaultKind[], count: number): Step[] {
+  const planRandom = new Prng(seed);
+  const faultRandom = new Prng(seed ^ 0x5eed);
+  return makePlan(() => planRandom.next(), kinds, count).map((kind) => ({
+    seed,
+    kind,
+    holdMs: HOLD_MS[kind][0] + planRandom.int(0, HOLD_MS[kind][1] - HOLD_MS[kind][0]),
+    random: faultRandom,
+  }));
+}
 
 /** Every kind once in a shuffled order, then random kinds (never one twice in a row). */
 export function makePlan(random: () => number, kinds: readonly FaultKind[], count: number): FaultKind[] {
@@ -61,25 +90,25 @@ export interface ChaosResult {
   readonly ok: boolean;
   /** Every node's log lines (all incarnations, in order), to keep when a run fails. */
   readonly nodeLogs: ReadonlyMap<string, readonly Record<string, unknown>[]>;
+  /** The servers' own logs (etcd's, the broker's), read before their dirs are removed. */
+  readonly serverLogs: ReadonlyMap<string, string>;
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const { seed, log } = options;
   const kinds = options.kinds ?? FAULT_KINDS;
-  // Separate streams: the plan and the faults' choices replay exactly from the seed,
-  // whatever the workload and the proxy draw meanwhile.
-  const planRandom = new Prng(seed);
-  const faultRandom = new Prng(seed ^ 0x5eed);
-  const random = new Prng(seed ^ 0xbeef);
   const count =
     options.minutes === undefined
       ? Math.max(kinds.length, options.faults ?? 0)
       : Math.ceil(options.minutes * 6);
-  const plan = makePlan(() => planRandom.next(), kinds, count);
-  const holds = plan.map(
-    (kind) => HOLD_MS[kind][0] + faultRandom.int(0, HOLD_MS[kind][1] - HOLD_MS[kind][0]),
-  );
-  log(`seed ${seed}; plan (${plan.length}): ${plan.map((k, i) => `${k}:${holds[i]}ms`).join(' ')}`);
+  const steps = planSteps(seed, kinds, count);
+  if (options.then !== undefined)
+    steps.push(...planSteps(options.then.seed, kinds, options.then.faults).slice(0, options.then.faults));
+  for (const part of options.then === undefined ? [seed] : [seed, options.then.seed]) {
+    const mine = steps.filter((s) => s.seed === part);
+    log(`seed ${part}; plan (${mine.length}): ${mine.map((s) => `${s.kind}:${s.holdMs}ms`).join(' ')}`);
+  }
+  const random = new Prng(seed ^ 0xbeef);
 
   const startMs = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'oplog-chaos-'));
@@ -118,16 +147,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     follow();
     monitor.start();
     workload.start();
-    const ctx: FaultContext = {
-      cluster,
-      random: () => faultRandom.next(),
-      etcdFollower: 'n3',
-      emptyNode: EMPTY_NODE,
-    };
     const deadlineMs = options.minutes === undefined ? Infinity : startMs + options.minutes * 60_000;
-    for (const [index, kind] of plan.entries()) {
+    for (const [index, { kind, holdMs, random: faultRandom }] of steps.entries()) {
       if (Date.now() > deadlineMs) break;
-      const fault = await runFault(index, kind, holds[index]!, ctx, () => workload.lastOkMs, workload);
+      const ctx: FaultContext = {
+        cluster,
+        random: () => faultRandom.next(),
+        etcdFollower: 'n3',
+        emptyNode: EMPTY_NODE,
+      };
+      const fault = await runFault(index, kind, holdMs, ctx, () => workload.lastOkMs, workload);
       faults.push(fault);
       follow();
       log(
@@ -160,9 +189,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     const report = buildReport(
       {
-        seed,
+        seeds: options.then === undefined ? [seed] : [seed, options.then.seed],
         clusterId,
-        plan: plan.slice(0, faults.length),
+        plan: steps.slice(0, faults.length).map((s) => s.kind),
         startedAt: new Date(startMs).toISOString(),
         durationS: Math.round((Date.now() - startMs) / 1000),
         notes,
@@ -173,7 +202,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       finals,
       history.promotions,
     );
-    return { report, ok: verdict.valid && converged, nodeLogs };
+    const serverLogs = new Map<string, string>();
+    for (const [name, path] of [
+      ['etcd.log', join(cluster.etcd.dir, 'etcd.log')],
+      ['kafka-server.log', join(cluster.kafka.dir, 'server.log')],
+      ['kafka-stdout.log', join(cluster.kafka.dir, 'stdout.log')],
+    ] as const)
+      if (existsSync(path)) serverLogs.set(name, readFileSync(path, 'utf8'));
+    return { report, ok: verdict.valid && converged, nodeLogs, serverLogs };
   } finally {
     await workload.stop();
     await Promise.all([...followers.values()].map((f) => f.stop()));

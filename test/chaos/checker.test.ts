@@ -44,7 +44,6 @@ const op = (value: string, key: string, outcome: AppendOp['outcome'], client = '
   value,
   key,
   client,
-  node: 'n1',
   invokeMs: 0,
   completeMs: 1,
   outcome,
