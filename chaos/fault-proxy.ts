@@ -54,6 +54,10 @@ class Lane {
     clearTimeout(this.timer);
     this.queue.length = 0;
   }
+
+  get heldBytes(): number {
+    return this.queue.reduce((sum, q) => sum + q.chunk.length, 0);
+  }
 }
 
 export class FaultProxy {
@@ -90,6 +94,13 @@ export class FaultProxy {
     );
     server.on('connection', (client) => proxy.connect(client, target));
     return proxy;
+  }
+
+  /** Bytes read but not yet written on, over every connection and direction. */
+  get heldBytes(): number {
+    let bytes = 0;
+    for (const lane of this.lanes) bytes += lane.heldBytes;
+    return bytes;
   }
 
   /** Switches the mode; leaving `blackhole` releases what it held. */
