@@ -27,7 +27,7 @@ import {
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
+import { parseHeaderPrefix, type BatchRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { AppendQueue, type QueuedAppend } from '../append-queue.js';
 import { bufferView } from '../buffer-view.js';
@@ -236,8 +236,8 @@ export class KafkaLogStore implements LogStore {
       let retryFurtherBack = false;
       try {
         for await (const message of stream) {
+          if (endsBefore(message.value, fromSeq)) continue;
           const record = this.topics.verifyMessage(message.value, message.offset);
-          if (record.lastSeq < fromSeq) continue;
           if (first && record.firstSeq > fromSeq) {
             if (start > low) {
               retryFurtherBack = true;
@@ -548,6 +548,23 @@ export class KafkaLogStore implements LogStore {
 
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('kafka store');
+  }
+}
+
+/**
+ * Whether a message holds a record wholly before `fromSeq`, by its header alone (the
+ * header has its own checksum): a read skips those unverified, so a record damaged in
+ * its body does not fail every later read. A read starts some way before `fromSeq`
+ * (the seq → offset lookup by timestamp lands early), and without this one flipped
+ * byte in an old record made every read and subscription past it fail, for ever. A
+ * record whose header is damaged cannot be placed, and is verified (and refused).
+ */
+function endsBefore(value: Buffer | null, fromSeq: Seq): boolean {
+  if (value === null) return false;
+  try {
+    return parseHeaderPrefix(new Uint8Array(value.buffer, value.byteOffset, value.length)).lastSeq < fromSeq;
+  } catch {
+    return false;
   }
 }
 

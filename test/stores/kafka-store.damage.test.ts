@@ -1,5 +1,11 @@
 /**
- * A broker that cuts its own log (found by the fault suite, chaos/): with one flipped
+ * Damaged records in a real broker's segment files (both found by the fault suite,
+ * chaos/). A flipped byte in an old record is refused where it lies, never skipped,
+ * but reads and subscriptions from a later seq no longer fail on it (they start some
+ * way before their seq and used to verify everything they scanned), so a node
+ * restarted from a snapshot past the damage can follow Kafka again.
+ *
+ * And a broker that cuts its own log: with one flipped
  * byte in a segment, a kill -9 and restart makes Kafka's recovery truncate the
  * partition at the batch that fails its CRC — with one replica, acknowledged records
  * are gone from Kafka. The writer whose append failed across the restart then sees a
@@ -12,13 +18,13 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NotContiguousError } from '../../src/core/errors.js';
-import { seq, type Op } from '../../src/core/types.js';
+import { CorruptStoreError, NotContiguousError } from '../../src/core/errors.js';
+import { epoch, seq, type Op } from '../../src/core/types.js';
 import { PrimaryWriter } from '../../src/primary/primary-writer.js';
 import { KafkaLogStore } from '../../src/stores/kafka/kafka-store.js';
 import { MemoryLogStore } from '../../src/stores/memory-store.js';
 import { collect } from '../contract/log-store.contract.js';
-import { testCompression } from '../helpers/entries.js';
+import { makeRecord, testCompression } from '../helpers/entries.js';
 import { until } from '../helpers/waiting.js';
 import { KafkaServer } from '../setup/kafka-server.js';
 import { describeWithKafka } from '../setup/servers.js';
@@ -45,7 +51,7 @@ function flipInSegments(dir: string, record: Uint8Array): number {
   return copies;
 }
 
-describeWithKafka('kafka store: a broker that truncates its log', () => {
+describeWithKafka('kafka store: damaged records in the broker', () => {
   let server: KafkaServer;
   beforeAll(async () => {
     server = await KafkaServer.start();
@@ -53,6 +59,34 @@ describeWithKafka('kafka store: a broker that truncates its log', () => {
   afterAll(async () => {
     await server?.stop();
   });
+
+  it('a damaged old record fails only the reads that need it', async () => {
+    const clusterId = 'damaged-old';
+    const writer = new KafkaLogStore({ brokers: server.endpoint, clusterId });
+    await writer.fence(epoch(1n));
+    const records = [];
+    for (let s = 1n; s <= 60n; s++) {
+      const record = makeRecord(s, 1);
+      records.push(record);
+      await writer.append(record, epoch(1n));
+    }
+    await writer.close();
+    expect(flipInSegments(join(server.dir, 'logs', `oplog.${clusterId}-0`), records[19]!.bytes)).toBe(1);
+
+    const reader = new KafkaLogStore({ brokers: server.endpoint, clusterId });
+    expect((await collect(reader.read(seq(40n)))).map((r) => r.firstSeq)).toEqual(
+      Array.from({ length: 21 }, (_, i) => BigInt(40 + i)),
+    );
+    await expect(collect(reader.read(seq(20n)))).rejects.toBeInstanceOf(CorruptStoreError);
+    await expect(collect(reader.read(seq(5n)))).rejects.toBeInstanceOf(CorruptStoreError);
+    const followed: bigint[] = [];
+    for await (const event of reader.subscribe(seq(50n))) {
+      if (event.type === 'record') followed.push(event.record.firstSeq);
+      if (followed.length === 11) break;
+    }
+    expect(followed).toEqual(Array.from({ length: 11 }, (_, i) => BigInt(50 + i)));
+    await reader.close();
+  }, 120_000);
 
   it('the writer stops with NotContiguousError after the lag window; the next one refills Kafka', async () => {
     const clusterId = 'truncated';
