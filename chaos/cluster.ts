@@ -163,6 +163,9 @@ export class Cluster {
     );
     const cluster = new Cluster(options, etcd, kafka, proxy, configFile);
     for (const spec of options.nodes) await cluster.add(spec);
+    // However this process ends (an exception, Ctrl-C via run.ts), no node outlives it;
+    // the servers' own handlers (test/setup/server-process.ts) stop etcd and Kafka.
+    process.once('exit', cluster.killNodes);
     return cluster;
   }
 
@@ -199,7 +202,13 @@ export class Cluster {
     return found.filter((w) => w !== undefined);
   }
 
+  /** kill -9 of every node's current process, synchronously (for an 'exit' handler). */
+  private readonly killNodes = () => {
+    for (const node of this.nodes.values()) if (node.alive) node.process?.child.kill('SIGKILL');
+  };
+
   async stop(): Promise<void> {
+    process.removeListener('exit', this.killNodes);
     await Promise.all([...this.nodes.values()].map((n) => n.kill9().catch(() => undefined)));
     await this.proxy.close();
     await Promise.all([this.etcd.stop(), this.kafka.stop()]);

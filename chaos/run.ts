@@ -94,4 +94,11 @@ async function main(): Promise<void> {
   process.exit(ok ? 0 : 1);
 }
 
+// Ctrl-C or SIGTERM: exit, so that the 'exit' handlers kill every node and server.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    console.error(`chaos: ${signal}, stopping every node and server`);
+    process.exit(130);
+  });
+
 await main();
