@@ -14,6 +14,7 @@ const INTEGRATION = [
   'test/primary/replaced-writer.test.ts',
   'test/roles/**/*.test.ts',
   'test/server/serve-servers.test.ts',
+  'test/server/serve-watch-repair.test.ts',
   'test/snapshot/replay.test.ts',
   'test/node/auto-failover.test.ts',
   'test/standby/corruption.test.ts',
