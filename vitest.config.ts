@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * project with a message saying to add it.
  */
 const INTEGRATION = [
+  'test/chaos/chaos.test.ts',
   'test/cli/bench-servers.test.ts',
   'test/cli/no-such-log.test.ts',
   'test/cli/verify-inspect.test.ts',
@@ -16,6 +17,7 @@ const INTEGRATION = [
   'test/server/etcd-cluster.test.ts',
   'test/server/serve-secured.test.ts',
   'test/server/serve-servers.test.ts',
+  'test/server/serve-watch-repair.test.ts',
   'test/snapshot/replay.test.ts',
   'test/node/auto-failover.test.ts',
   'test/standby/corruption.test.ts',

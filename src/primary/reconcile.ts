@@ -4,8 +4,14 @@
  * under the new epoch. Before copying, the shorter store's last record must equal the
  * longer store's record at that seq: different bytes mean the log forked, an
  * IntegrityError, and nothing is copied.
+ *
+ * A copy that fails verification in one store (CorruptStoreError: flipped bytes) is not
+ * a fork: it is damage that readers detect and repair from the store with the good copy
+ * (DESIGN.md invariant 8), so the comparison is made only when both copies are readable,
+ * and refused (the corruption error) only when neither is. Refusing on one damaged copy
+ * would leave the cluster without a writer for as long as the damage stays.
  */
-import { IntegrityError } from '../core/errors.js';
+import { CorruptStoreError, IntegrityError } from '../core/errors.js';
 import type { BatchRecord } from '../core/record-codec.js';
 import { seq as toSeq, type Epoch } from '../core/types.js';
 import type { LogStore } from '../stores/log-store.js';
@@ -36,11 +42,19 @@ export async function reconcileStores(stores: readonly LogStore[], epoch: Epoch)
 
 async function checkSame(store: LogStore, reference: LogStore, seq: bigint): Promise<void> {
   const [ours, theirs] = await Promise.all([first(store, seq), first(reference, seq)]);
+  if (ours instanceof CorruptStoreError && theirs instanceof CorruptStoreError) throw ours;
+  if (ours instanceof CorruptStoreError || theirs instanceof CorruptStoreError) return;
   if (ours === undefined || theirs === undefined || !sameBytes(ours.bytes, theirs.bytes))
     throw new IntegrityError(seq, `stores ${store.kind} and ${reference.kind} hold different records`);
 }
 
-async function first(store: LogStore, seq: bigint): Promise<BatchRecord | undefined> {
-  for await (const record of store.read(toSeq(seq), 1)) return record;
-  return undefined;
+/** The record covering `seq`, none, or the store's CorruptStoreError when its copy is damaged. */
+async function first(store: LogStore, seq: bigint): Promise<BatchRecord | CorruptStoreError | undefined> {
+  try {
+    for await (const record of store.read(toSeq(seq), 1)) return record;
+    return undefined;
+  } catch (error) {
+    if (error instanceof CorruptStoreError) return error;
+    throw error;
+  }
 }

@@ -1,10 +1,12 @@
 /**
  * Wraps a real LogStore to inject faults from the outside: `down` makes every call
- * fail as unavailable (a network cut), `fenceDown` only fence(), and `hide` makes
+ * fail as unavailable (a network cut), `fenceDown` only fence(), `hide` makes
  * reads and subscriptions skip the records starting at the given seqs (a record
- * deleted from the store). Everything else goes to the real adapter.
+ * deleted from the store), and `corrupt` makes reads of them throw CorruptStoreError
+ * as the etcd and Kafka stores do for flipped bytes. Everything else goes to the real
+ * adapter.
  */
-import { StoreUnavailableError } from '../../src/core/errors.js';
+import { CorruptStoreError, StoreUnavailableError } from '../../src/core/errors.js';
 import type { BatchRecord, VerifiedRecord } from '../../src/core/record-codec.js';
 import type { Epoch, Head, Seq } from '../../src/core/types.js';
 import type { LogStore, Subscription } from '../../src/stores/log-store.js';
@@ -18,6 +20,8 @@ export class FlakyStore implements LogStore {
   /** fence() lands, then its reply is lost (it fails as unavailable), this many times. */
   fenceRepliesLost = 0;
   readonly hide = new Set<bigint>();
+  /** First seqs of records whose stored copy fails verification when read. */
+  readonly corrupt = new Set<bigint>();
   /** Rung by appends through this wrapper; otherwise a 10 ms poll. */
   private readonly doorbell = new Doorbell(10);
 
@@ -44,6 +48,12 @@ export class FlakyStore implements LogStore {
     this.check('read');
     for await (const record of this.inner.read(fromSeq, limitRecords)) {
       this.check('read');
+      if (this.corrupt.has(record.firstSeq))
+        throw new CorruptStoreError(
+          `${this.kind} record ${record.firstSeq}`,
+          record.firstSeq,
+          'stored record fails verification',
+        );
       if (!this.hide.has(record.firstSeq)) yield record;
     }
   }

@@ -27,7 +27,7 @@ import {
   StoreUnavailableError,
   TruncatedError,
 } from '../../core/errors.js';
-import type { BatchRecord, VerifiedRecord } from '../../core/record-codec.js';
+import { parseHeaderPrefix, type BatchRecord, type VerifiedRecord } from '../../core/record-codec.js';
 import { epoch as toEpoch, seq as toSeq, type Epoch, type Head, type Seq } from '../../core/types.js';
 import { AppendQueue, type QueuedAppend } from '../append-queue.js';
 import { bufferView } from '../buffer-view.js';
@@ -70,7 +70,16 @@ export interface KafkaStoreOptions {
    * naming it, and nothing is created.
    */
   readonly createTopics?: boolean;
+  /**
+   * After an append failed on the broker, how long a head that seems to leave a gap is
+   * taken for a high watermark still catching up (retried) before the gap is believed:
+   * NotContiguousError, which stops the writer. Default 15,000 ms.
+   */
+  readonly headLagRetryMs?: number;
 }
+
+/** KafkaStoreOptions.headLagRetryMs when left out: a restarted broker's watermark catches up in well under this. */
+export const DEFAULT_HEAD_LAG_RETRY_MS = 15_000;
 
 /** Kafka errors after which this producer can never write again: a newer one exists. */
 const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
@@ -227,8 +236,8 @@ export class KafkaLogStore implements LogStore {
       let retryFurtherBack = false;
       try {
         for await (const message of stream) {
+          if (endsBefore(message.value, fromSeq)) continue;
           const record = this.topics.verifyMessage(message.value, message.offset);
-          if (record.lastSeq < fromSeq) continue;
           if (first && record.firstSeq > fromSeq) {
             if (start > low) {
               retryFurtherBack = true;
@@ -359,6 +368,7 @@ export class KafkaLogStore implements LogStore {
       const last = accepted.at(-1)!;
       this.writerHead = { lastSeq: last.lastSeq, epoch: last.epoch, offset: this.lastWrittenOffset };
       this.headMayLag = false;
+      this.gapSeenAtMs = undefined;
     }
     for (const a of accepted) a.job.resolve();
     for (const job of duplicates) job.resolve();
@@ -372,12 +382,25 @@ export class KafkaLogStore implements LogStore {
    * a broker's high watermark restarts from its last checkpoint — so a record that seems
    * to leave a gap is retried (StoreUnavailableError, head scanned again) rather than
    * refused. Nothing is written on that path either way.
+   *
+   * Only for `headLagRetryMs` from the first such gap, though: a broker that cut its log
+   * while recovering (a segment failing its CRC after an unclean restart is truncated
+   * there, with one replica losing what it had acknowledged) never catches up, and
+   * retrying forever would leave the writer running but acknowledging nothing, with no
+   * other node allowed to take over. Past the window the gap is NotContiguousError: the
+   * writer stops, and the next promotion's reconciliation refills this store from the
+   * others.
    */
   private headMayLag = false;
+  /** When the first gap after a broker failure was seen (performance.now()). */
+  private gapSeenAtMs: number | undefined;
 
   private maybeLaggingHead(error: unknown): unknown {
     if (!(error instanceof NotContiguousError) || !this.headMayLag || error.firstSeq < error.expectedSeq)
       return error;
+    const nowMs = performance.now();
+    this.gapSeenAtMs ??= nowMs;
+    if (nowMs - this.gapSeenAtMs > (this.options.headLagRetryMs ?? DEFAULT_HEAD_LAG_RETRY_MS)) return error;
     this.writerHead = undefined;
     return new StoreUnavailableError(
       'kafka append',
@@ -424,6 +447,7 @@ export class KafkaLogStore implements LogStore {
       const error = this.translate(cause, 'kafka append', epoch, committing);
       await this.dropProducer();
       this.headMayLag = true;
+      this.gapSeenAtMs = undefined;
       throw error;
     }
   }
@@ -520,6 +544,23 @@ export class KafkaLogStore implements LogStore {
 
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('kafka store');
+  }
+}
+
+/**
+ * Whether a message holds a record wholly before `fromSeq`, by its header alone (the
+ * header has its own checksum): a read skips those unverified, so a record damaged in
+ * its body does not fail every later read. A read starts some way before `fromSeq`
+ * (the seq → offset lookup by timestamp lands early), and without this one flipped
+ * byte in an old record made every read and subscription past it fail, for ever. A
+ * record whose header is damaged cannot be placed, and is verified (and refused).
+ */
+function endsBefore(value: Buffer | null, fromSeq: Seq): boolean {
+  if (value === null) return false;
+  try {
+    return parseHeaderPrefix(new Uint8Array(value.buffer, value.byteOffset, value.length)).lastSeq < fromSeq;
+  } catch {
+    return false;
   }
 }
 
