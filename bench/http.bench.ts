@@ -64,7 +64,7 @@ function startChild(args: string[]): Promise<{ url: string; child: ChildProcess 
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const bare = /LISTENING (\S+)/.exec(buffered);
-      const served = /"url":"([^"]+)","role":"primary","msg":"listening"/.exec(buffered);
+      const served = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buffered);
       const promoted = buffered.includes('promoted: this node is the primary');
       if (bare !== null) resolve({ url: bare[1]!, child });
       else if (served !== null && promoted) resolve({ url: served[1]!, child });

@@ -86,7 +86,7 @@ function startChild(args: readonly string[], ready: (stdout: string) => string |
 }
 
 function served(stdout: string): string | undefined {
-  const url = /"url":"([^"]+)","role":"primary","msg":"listening"/.exec(stdout)?.[1];
+  const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(stdout)?.[1];
   return url !== undefined && stdout.includes('promoted: this node is the primary') ? url : undefined;
 }
 
