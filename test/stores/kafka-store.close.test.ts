@@ -1,8 +1,8 @@
 /**
  * A Kafka store closed while it is still starting up leaves no client behind, on a
  * real broker: a subscription closed during its catch-up read starts no follow
- * consumer afterwards, and an admin client whose connect was in flight at close() is
- * disconnected. Either leak kept a process alive after it was done (seen as `oplog
+ * consumer afterwards, and an admin client whose connect (and topic creation) was in
+ * flight at close() is disconnected, with no socket left open. Either leak kept a process alive after it was done (seen as `oplog
  * serve` not exiting after a failed start).
  */
 import { Kafka, type Admin } from 'kafkajs';
@@ -16,6 +16,33 @@ import { describeWithKafka } from '../setup/servers.js';
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/** This process's open TCP sockets. */
+const tcpSockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+
+/** Records the admin clients the stores make: which connected, which were disconnected, whether topics are being created. */
+function watchAdmins() {
+  const seen = { connected: [] as Admin[], disconnected: [] as Admin[], creating: false };
+  const admin = Kafka.prototype.admin;
+  vi.spyOn(Kafka.prototype, 'admin').mockImplementation(function (this: Kafka, config) {
+    const client = admin.call(this, config);
+    const { connect, disconnect, createTopics } = client;
+    client.connect = async () => {
+      await connect.call(client);
+      seen.connected.push(client);
+    };
+    client.disconnect = async () => {
+      seen.disconnected.push(client);
+      await disconnect.call(client);
+    };
+    client.createTopics = (options) => {
+      seen.creating = true;
+      return createTopics.call(client, options);
+    };
+    return client;
+  });
+  return seen;
+}
 
 describeWithKafka('kafka store closed while starting', (brokers) => {
   it('a subscription closed during its catch-up read starts no consumer afterwards', async () => {
@@ -46,31 +73,32 @@ describeWithKafka('kafka store closed while starting', (brokers) => {
     expect(consumers.mock.calls.length - before).toBe(0);
   }, 30_000);
 
-  it('an admin client still connecting at close() is disconnected', async () => {
-    const connected: Admin[] = [];
-    const disconnected: Admin[] = [];
-    const admin = Kafka.prototype.admin;
-    vi.spyOn(Kafka.prototype, 'admin').mockImplementation(function (this: Kafka, config) {
-      const client = admin.call(this, config);
-      const connect = client.connect.bind(client);
-      const disconnect = client.disconnect.bind(client);
-      client.connect = async () => {
-        await connect();
-        connected.push(client);
-      };
-      client.disconnect = async () => {
-        disconnected.push(client);
-        await disconnect();
-      };
-      return client;
-    });
+  it('an admin client still connecting at close() is disconnected, and no socket stays open', async () => {
+    const admins = watchAdmins();
+    const socketsBefore = tcpSockets();
     const store = new KafkaLogStore({ brokers, clusterId: `close-admin-${process.pid}-${Date.now()}` });
     // head() starts the admin's connect before it returns; close() comes at once.
     const head = store.head().catch((e: unknown) => e);
     await store.close();
     expect(await head).toMatchObject({ code: 'OPLOG_CLOSED' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(connected.length).toBeGreaterThan(0);
-    for (const client of connected) expect(disconnected).toContain(client);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(admins.connected.length).toBeGreaterThan(0);
+    for (const client of admins.connected) expect(admins.disconnected).toContain(client);
+    expect(tcpSockets()).toBe(socketsBefore);
+  }, 30_000);
+
+  it('a store closed while it creates its topics leaves no socket open', async () => {
+    const admins = watchAdmins();
+    const socketsBefore = tcpSockets();
+    const store = new KafkaLogStore({ brokers, clusterId: `close-create-${process.pid}-${Date.now()}` });
+    const head = store.head().catch((e: unknown) => e);
+    // kafkajs's createTopics then polls for the new topics' leaders, reconnecting a
+    // connection cut meanwhile.
+    await until(() => admins.creating, 'the topics being created', 20_000);
+    await store.close();
+    await head;
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const client of admins.connected) expect(admins.disconnected).toContain(client);
+    expect(tcpSockets()).toBe(socketsBefore);
   }, 30_000);
 });

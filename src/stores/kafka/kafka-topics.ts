@@ -75,7 +75,13 @@ export class KafkaTopics {
     return this.admin;
   }
 
+  /**
+   * Disconnects the admin once a topic creation in flight has finished: kafkajs's
+   * createTopics polls for the new topics' leaders and reconnects the admin's broker
+   * connection if it was cut meanwhile, leaving a socket open for good.
+   */
   async disconnect(): Promise<void> {
+    await this.ready?.catch(() => undefined);
     const admin = this.admin;
     this.admin = undefined;
     await admin?.then((a) => a.disconnect()).catch(() => undefined);
