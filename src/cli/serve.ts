@@ -33,12 +33,26 @@ export const SERVE_ROLES = ['primary', 'standby', 'auto'] as const;
 export interface ServeProcessIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   onSignal(handler: (signal: string) => void): void;
+  /** Serve is done (stopped, or failed to start and cleaned up) and returns `code`. */
+  ended(code: number): void;
 }
+
+/**
+ * How long a finished serve gives its event loop to drain before the process exits
+ * anyway: a client library may have reopened a socket while shutting down (kafkajs's
+ * createTopics polling for leaders reconnects after disconnect(), a gRPC channel
+ * reconnecting), which would keep the process alive for good.
+ */
+export const SERVE_EXIT_GRACE_MS = 2_000;
 
 const defaultProcessIo: ServeProcessIo = {
   env: process.env,
   onSignal(handler) {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => handler(signal));
+  },
+  ended(code) {
+    // Unref'd: a process whose loop drains first exits by itself, with its output flushed.
+    setTimeout(() => process.exit(code), SERVE_EXIT_GRACE_MS).unref();
   },
 };
 
@@ -98,7 +112,9 @@ async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo
     logger.error({ cause: describeCliError(error) }, 'could not start');
     logger.flush();
     io.err(`oplog serve: ${describeCliError(error)}`);
-    return exitCodeFor(error);
+    const code = exitCodeFor(error);
+    processIo.ended(code);
+    return code;
   }
   const signalled = new Promise<string>((resolve) => {
     let count = 0;
@@ -114,6 +130,7 @@ async function run(flags: ServeConfigFlags, io: CliIo, processIo: ServeProcessIo
   service.log.info({ signal }, 'draining');
   await service.stop();
   logger.flush();
+  processIo.ended(EXIT.ok);
   return EXIT.ok;
 }
 

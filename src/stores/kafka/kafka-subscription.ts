@@ -80,6 +80,9 @@ export function followTopic(
           nextSeq = record.lastSeq + 1n;
           await deliver(record);
         }
+        // Closed during the catch-up read: following now would start a consumer that
+        // nothing stops (the abort listener below never fires for a past abort).
+        if (abort.signal.aborted || source.isClosed()) return;
         see('visible');
         const stream = readTopic(source.kafka, {
           topic: source.topics.topic,

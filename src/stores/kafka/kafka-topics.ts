@@ -32,7 +32,7 @@ export const DEFAULT_REPLICATION_FACTOR = 1;
 export const DEFAULT_MIN_INSYNC_REPLICAS = 1;
 
 export class KafkaTopics {
-  private admin: Admin | undefined;
+  private admin: Promise<Admin> | undefined;
   private ready: Promise<void> | undefined;
 
   constructor(
@@ -56,17 +56,35 @@ export class KafkaTopics {
     }
   }
 
-  async adminClient(): Promise<Admin> {
-    if (this.admin === undefined) {
+  /**
+   * The one admin client, connected once (concurrent callers share the connecting one).
+   * Held as a promise so that disconnect() during the connect still reaches it, and
+   * refused once the store is closed: an admin connected after close would keep its
+   * sockets, and the process, alive.
+   */
+  adminClient(): Promise<Admin> {
+    if (this.isClosed()) return Promise.reject(new ClosedError('kafka store'));
+    this.admin ??= (async () => {
       const admin = this.kafka.admin();
       await admin.connect();
-      this.admin = admin;
-    }
+      return admin;
+    })().catch((error: unknown) => {
+      this.admin = undefined;
+      throw error;
+    });
     return this.admin;
   }
 
+  /**
+   * Disconnects the admin once a topic creation in flight has finished: kafkajs's
+   * createTopics polls for the new topics' leaders and reconnects the admin's broker
+   * connection if it was cut meanwhile, leaving a socket open for good.
+   */
   async disconnect(): Promise<void> {
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.ready?.catch(() => undefined);
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
   }
 
   /**
