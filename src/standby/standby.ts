@@ -19,7 +19,7 @@
  * follows the log from its lastSeq + 1. A node mid install is never promoted. The
  * policy's schedule is in snapshot-policy.ts, the promotion's attempts in promotion.ts.
  *
- * Over 350 lines (about 720, mostly contracts in comments) because it is the one place
+ * Over 350 lines (about 800, mostly contracts in comments) because it is the one place
  * the standby's loops meet: the follow loop, fetches, install, promotion and stop share
  * the suspend/resume discipline, and splitting them would scatter that. What has its
  * own seam lives beside it: the pure core (src/core/standby-core.ts), options
