@@ -4,7 +4,7 @@
  * other entry types are counted and otherwise ignored.
  */
 import { decode, encode } from '@msgpack/msgpack';
-import { xxh64 } from '@node-rs/xxhash';
+import { Xxh64 } from '@node-rs/xxhash';
 import { MalformedError } from '../core/errors.js';
 import type { Entry } from '../core/types.js';
 
@@ -31,12 +31,17 @@ export interface StateMachine {
   restore(bytes: Uint8Array): void;
 }
 
+/** The hasher's input chunk: room for the longest key (4 KiB of UTF-8) many times over. */
+const HASH_CHUNK_BYTES = 256 * 1024;
+
 export class KvStateMachine implements StateMachine {
   private data = new Map<string, Uint8Array>();
   ignoredEntries = 0;
 
   apply(entry: Entry): void {
-    if (entry.type === 'put') this.data.set(entry.key, entry.value.slice());
+    // A copy into its own buffer: the value is a view into the decoded record (a
+    // Buffer, whose slice() would be another view), which the state must not pin.
+    if (entry.type === 'put') this.data.set(entry.key, new Uint8Array(entry.value));
     else if (entry.type === 'delete') this.data.delete(entry.key);
     else this.ignoredEntries++;
   }
@@ -54,17 +59,37 @@ export class KvStateMachine implements StateMachine {
     return this.data.entries();
   }
 
-  /** xxh64 over every (key, value) in key order, each length-prefixed. */
+  /**
+   * xxh64 over every (key, value) in key order, each length-prefixed: u32 key bytes,
+   * u32 value bytes, key (UTF-8), value. Fed to the hasher in chunks of about
+   * {@link HASH_CHUNK_BYTES}, so hashing a state never holds a second copy of it.
+   */
   hash(): bigint {
-    const parts: Buffer[] = [];
-    for (const [key, value] of this.sorted()) {
-      const keyBytes = Buffer.from(key);
-      const lengths = Buffer.alloc(8);
-      lengths.writeUInt32BE(keyBytes.length, 0);
-      lengths.writeUInt32BE(value.length, 4);
-      parts.push(lengths, keyBytes, Buffer.from(value.buffer, value.byteOffset, value.length));
+    const hasher = new Xxh64();
+    const chunk = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    let used = 0;
+    for (const key of this.sortedKeys()) {
+      const value = this.data.get(key)!;
+      const keyBytesMax = key.length * 3;
+      if (used + 8 + keyBytesMax > HASH_CHUNK_BYTES) {
+        hasher.update(chunk.subarray(0, used));
+        used = 0;
+      }
+      const keyBytes = chunk.write(key, used + 8, 'utf8');
+      chunk.writeUInt32BE(keyBytes, used);
+      chunk.writeUInt32BE(value.length, used + 4);
+      used += 8 + keyBytes;
+      if (used + value.length <= HASH_CHUNK_BYTES) {
+        chunk.set(value, used);
+        used += value.length;
+      } else {
+        hasher.update(chunk.subarray(0, used));
+        used = 0;
+        hasher.update(value);
+      }
     }
-    return xxh64(Buffer.concat(parts));
+    if (used > 0) hasher.update(chunk.subarray(0, used));
+    return hasher.digest();
   }
 
   /** A msgpack array of [key, value] pairs in key order. */
@@ -95,6 +120,11 @@ export class KvStateMachine implements StateMachine {
   }
 
   private sorted(): [string, Uint8Array][] {
-    return [...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.sortedKeys().map((key) => [key, this.data.get(key)!]);
+  }
+
+  /** Keys in UTF-16 code unit order (the order every hash and image has used). */
+  private sortedKeys(): string[] {
+    return [...this.data.keys()].sort();
   }
 }
