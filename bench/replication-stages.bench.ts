@@ -7,7 +7,10 @@
  * 5000), OPLOG_STAGES_DEPTH / OPLOG_STAGES_LINGER_MS override the writer's pipeline
  * depth and linger; OPLOG_STAGES_RUN_AHEAD_BYTES the writer's run-ahead (0: off);
  * OPLOG_STAGES_KAFKA_DELAY_MS makes every Kafka append of the writer that much slower
- * (in process, before the append: a slow Kafka lane, as a 50 ms link would make it).
+ * (in process, before the append: a slow Kafka lane, as a 50 ms link would make it);
+ * OPLOG_STAGES_KAFKA_PROXY_MS puts a TCP proxy (chaos/fault-proxy.ts) between every Kafka
+ * client and the broker, which advertises the proxy's port, adding that many ms to each
+ * round trip (half each way, 50–250): a real slow link, for every Kafka request.
  * Uses OPLOG_TEST_ETCD / OPLOG_TEST_KAFKA if set, else starts both.
  * Run: npm run bench:replication-stages
  */
@@ -23,6 +26,8 @@ import type { LogStore, Subscription } from '../src/stores/log-store.js';
 import { until } from '../test/helpers/waiting.js';
 import { EtcdServer } from '../test/setup/etcd-server.js';
 import { KafkaServer } from '../test/setup/kafka-server.js';
+import { freePort } from '../test/setup/server-process.js';
+import { FaultProxy } from '../chaos/fault-proxy.js';
 import { fmt, machine, percentile, table } from './harness.js';
 import { workloadValue } from './workload.js';
 
@@ -34,9 +39,9 @@ const linger = process.env['OPLOG_STAGES_LINGER_MS'];
 const runAhead = process.env['OPLOG_STAGES_RUN_AHEAD_BYTES'];
 const kafkaDelayMs = Number(process.env['OPLOG_STAGES_KAFKA_DELAY_MS'] ?? '0');
 const etcdServer = process.env['OPLOG_TEST_ETCD'] ? undefined : await EtcdServer.start();
-const kafkaServer = process.env['OPLOG_TEST_KAFKA'] ? undefined : await KafkaServer.start();
+const kafkaProxyMs = Number(process.env['OPLOG_STAGES_KAFKA_PROXY_MS'] ?? '0');
+const { kafkaServer, kafkaEndpoint, kafkaProxy } = await startKafka();
 const etcdEndpoint = process.env['OPLOG_TEST_ETCD'] ?? etcdServer!.endpoint;
-const kafkaEndpoint = process.env['OPLOG_TEST_KAFKA'] ?? kafkaServer!.endpoint;
 const compression = nativeZstd()!;
 const clusterId = `stages-${Date.now()}`;
 
@@ -177,11 +182,12 @@ await primary.close();
 for (const store of [...writerStores, etcdReader, kafkaReader]) await store.close();
 await etcdServer?.stop();
 await kafkaServer?.stop();
+await kafkaProxy?.close();
 
 console.log(
   `replication stages · ${machine()} · standby follows ${source} · ${fmt(rate)} entries/s for ${LOAD_MS} ms · ` +
     `${firstSeqs.length} records · depth ${depth ?? 'default'} · linger ${linger ?? 'default'} · ` +
-    `run-ahead ${runAhead ?? 'default'} · Kafka appends +${kafkaDelayMs} ms\n`,
+    `run-ahead ${runAhead ?? 'default'} · Kafka appends +${kafkaDelayMs} ms · Kafka round trips +${kafkaProxyMs} ms (proxy)\n`,
 );
 console.log(
   table(
@@ -195,3 +201,35 @@ console.log(
     ]),
   ),
 );
+
+/**
+ * The broker to use: OPLOG_TEST_KAFKA's, or one started here — behind a delaying proxy
+ * when OPLOG_STAGES_KAFKA_PROXY_MS is set. The proxy's delay mode holds each chunk
+ * 25 + r·100 ms for its random r: a constant r makes it a constant one-way delay.
+ */
+async function startKafka(): Promise<{
+  kafkaServer: KafkaServer | undefined;
+  kafkaEndpoint: string;
+  kafkaProxy: FaultProxy | undefined;
+}> {
+  const given = process.env['OPLOG_TEST_KAFKA'];
+  if (kafkaProxyMs > 0 && given !== undefined)
+    throw new Error('OPLOG_STAGES_KAFKA_PROXY_MS needs a broker started here (unset OPLOG_TEST_KAFKA)');
+  if (given !== undefined) return { kafkaServer: undefined, kafkaEndpoint: given, kafkaProxy: undefined };
+  if (kafkaProxyMs === 0) {
+    const kafkaServer = await KafkaServer.start();
+    return { kafkaServer, kafkaEndpoint: kafkaServer.endpoint, kafkaProxy: undefined };
+  }
+  const oneWayMs = kafkaProxyMs / 2;
+  if (oneWayMs < 25 || oneWayMs > 125)
+    throw new Error(`OPLOG_STAGES_KAFKA_PROXY_MS must be within 50..250, got ${kafkaProxyMs}`);
+  const proxyPort = await freePort();
+  const kafkaServer = await KafkaServer.start({ advertisedPort: proxyPort });
+  const kafkaProxy = await FaultProxy.start(
+    { host: '127.0.0.1', port: kafkaServer.port },
+    () => (oneWayMs - 25) / 100,
+    proxyPort,
+  );
+  kafkaProxy.set('delay');
+  return { kafkaServer, kafkaEndpoint: kafkaProxy.endpoint, kafkaProxy };
+}

@@ -77,6 +77,7 @@ export class KafkaServer extends ServerProcess {
     readonly port: number,
     private readonly controllerPort: number,
     private readonly security: KafkaSecurity | undefined,
+    private readonly advertisedPort: number,
   ) {
     super(dir);
   }
@@ -119,9 +120,14 @@ export class KafkaServer extends ServerProcess {
   /**
    * Fetches the jars if missing, then formats and starts a broker on a new temp dir;
    * stop() removes it. Without `security` (the default) one PLAINTEXT listener; with
-   * it, SASL_SSL only.
+   * it, SASL_SSL only. `advertisedPort` (plaintext only) is the port the broker tells
+   * clients to connect to, when a proxy in front of it listens there; by default its own.
    */
-  static async start(options: { readonly security?: KafkaSecurity } = {}): Promise<KafkaServer> {
+  static async start(
+    options: { readonly security?: KafkaSecurity; readonly advertisedPort?: number } = {},
+  ): Promise<KafkaServer> {
+    if (options.advertisedPort !== undefined && options.security !== undefined)
+      throw new Error('KafkaServer.start: advertisedPort is for the plaintext listener only');
     provision({
       what: `the Kafka jars in ${KAFKA_LIBS}`,
       find: () => (kafkaJarsPresent() ? KAFKA_LIBS : undefined),
@@ -135,6 +141,7 @@ export class KafkaServer extends ServerProcess {
       ports.broker,
       ports.controller,
       options.security,
+      options.advertisedPort ?? ports.broker,
     );
     return server.startOrRemove(async () => {
       server.format();
@@ -145,7 +152,7 @@ export class KafkaServer extends ServerProcess {
   /** Writes the broker's config and formats its log dir (KRaft needs a cluster id first). */
   private format(): void {
     const dir = this.dir;
-    const properties = serverProperties(dir, this.port, this.controllerPort);
+    const properties = serverProperties(dir, this.port, this.controllerPort, this.advertisedPort);
     writeFileSync(
       join(dir, 'server.properties'),
       this.security === undefined
@@ -218,13 +225,18 @@ function jvmArgs(dir: string): string[] {
 }
 
 /** Single-node KRaft; replication settings of 1 because there is one broker. */
-export function serverProperties(dir: string, port: number, controllerPort: number): string {
+export function serverProperties(
+  dir: string,
+  port: number,
+  controllerPort: number,
+  advertisedPort = port,
+): string {
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
     `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${advertisedPort}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
