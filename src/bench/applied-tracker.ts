@@ -43,6 +43,11 @@ export class AppliedTracker {
 
   constructor(private readonly clock: LoopClock) {}
 
+  /** Seqs held (applied and not acknowledged yet, or acknowledged and not applied): what is in flight. */
+  get heldSeqs(): number {
+    return this.appliedEarly.size + this.waiting.size;
+  }
+
   /** Starts a step: what an earlier step left behind is forgotten. */
   step(): StepToken {
     this.waiting.clear();
