@@ -210,9 +210,9 @@ export function estimateSeconds(
   }
   if (has('replay')) total += plan.replayEntries.reduce((sum, n) => sum + n / 20_000, 0);
   if (has('http')) total += plan.httpClients.length * 3 * plan.rounds * caseS + 5;
-  // A served node's start (~5 s here), a second of load, the failover itself.
+  // Per run: a served node's start (2–7 s here), a second of load, the failover (0.5–3.5 s).
   if (has('failover') && plan.setups.some((s) => s.name !== 'file'))
-    total += 2 * (plan.failoverRuns * 10 + 10);
+    total += 2 * (plan.failoverRuns * 6 + 10);
   return Math.round(total);
 }
 

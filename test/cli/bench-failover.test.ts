@@ -97,7 +97,7 @@ describeWithEtcd('oplog bench failover on etcd', (etcd) => {
 
         const markdown = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
         expect(markdown).toContain('#### Failover (kill -9 of the primary');
-        expect(markdown).toMatch(/\| etcd\+kafka \| automatic \| 2 \| 1 \| [\d,]+ \|/);
+        expect(markdown).toMatch(/\| etcd\+kafka \| automatic \| 2 \| 1 \| 4 \| [\d,]+ \|/);
         expect(markdown).toContain('none lost, doubled or misplaced (etcd ');
         expect(markdown).toContain('| etcd+kafka | ours | 200 | kafka |');
 

@@ -178,6 +178,7 @@ describe('failover in the report', () => {
       'mode',
       'lease TTL s',
       'runs',
+      'client loops',
       'p50 ms',
       'max ms',
       'detection p50 ms',
@@ -192,6 +193,7 @@ describe('failover in the report', () => {
       'manual',
       '—',
       '2',
+      '4',
       '701',
       '701',
       '30',
@@ -201,7 +203,7 @@ describe('failover in the report', () => {
       '8',
       'none lost, doubled or misplaced (etcd 506 entries, kafka 506 entries)',
     ]);
-    expect(rows[3]![11]).toBe('**BROKEN: etcd lost 2, kafka duplicated 1**');
+    expect(rows[3]![12]).toBe('**BROKEN: etcd lost 2, kafka duplicated 1**');
     expect(rows[3]![2]).toBe('2');
   });
 
