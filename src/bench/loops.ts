@@ -94,18 +94,27 @@ export interface OpenLoopResult {
   readonly saturated: boolean;
 }
 
+/** What an open-loop op is told about itself: when it should have started, and whether it counts. */
+export interface OpSchedule {
+  /** Its intended start on the schedule, in the loop clock's ms. */
+  readonly intendedMs: number;
+  /** False for ops scheduled in the warm-up, which are issued but not measured. */
+  readonly measured: boolean;
+}
+
 /** Timer tick of the schedule: ops due within a tick are issued together. */
 const TICK_MS = 1;
 
 /**
  * Issues `op(i)` at `start + i / ratePerS` for `warmupMs + durationMs`, never waiting
- * for completions; records each op's latency from its intended start. An op that
+ * for completions; records each op's latency from its intended start, which the op is
+ * told (with whether it is measured) so that it can time later stages from the same origin. An op that
  * rejects is counted as failed (its latency is not recorded). Ops still outstanding
  * after `drainMs` are recorded at the latency they had reached then, and the step
  * counts as saturated.
  */
 export async function openLoop(
-  op: (index: number) => Promise<unknown>,
+  op: (index: number, schedule: OpSchedule) => Promise<unknown>,
   options: OpenLoopOptions,
 ): Promise<OpenLoopResult> {
   const { ratePerS, durationMs, warmupMs, outstandingMax, drainMs, clock = REAL_CLOCK } = options;
@@ -133,7 +142,7 @@ export async function openLoop(
       const index = issued;
       const intendedMs = start + index * intervalMs;
       pending.set(index, intendedMs);
-      op(index).then(
+      op(index, { intendedMs, measured: index >= firstMeasured }).then(
         () => {
           if (!pending.delete(index)) return;
           const end = clock.nowMs();

@@ -6,7 +6,7 @@
 import type { Compression } from '../core/compression.js';
 import type { ClusterIds, Setup } from './targets.js';
 
-export const SCENARIOS = ['throughput', 'latency', 'replay', 'ceilings', 'http'] as const;
+export const SCENARIOS = ['throughput', 'latency', 'replay', 'ceilings', 'http', 'failover'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The defaults of a full run and of `--quick`. */
@@ -19,6 +19,7 @@ export const PLAN_DEFAULTS = {
     rates: [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000],
     replayEntries: [10_000, 100_000, 1_000_000],
     httpClients: [1, 16, 64, 256],
+    failoverRuns: 10,
   },
   quick: {
     caseMs: 1_000,
@@ -28,6 +29,7 @@ export const PLAN_DEFAULTS = {
     rates: [1_000, 4_000, 16_000],
     replayEntries: [10_000, 100_000],
     httpClients: [1, 16, 64],
+    failoverRuns: 3,
   },
 } as const;
 
@@ -52,6 +54,8 @@ export interface BenchPlan {
   readonly rates: readonly number[];
   readonly replayEntries: readonly number[];
   readonly httpClients: readonly number[];
+  /** Kills of the primary per failover mode. */
+  readonly failoverRuns: number;
   /** Where file stores and scratch files go (removed after). */
   readonly workDir: string;
   readonly compression: Compression;

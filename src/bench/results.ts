@@ -83,6 +83,88 @@ export interface LatencyRow {
   readonly maxMs: number;
   /** The store could not keep up: completions below 95% of the offered rate, or the step was cut. */
   readonly saturated: boolean;
+  /** Call → applied on a standby following each store of the setup (absent in files before it was measured). */
+  readonly applied?: readonly AppliedLatency[];
+}
+
+/** Call → applied at one offered rate, on an in-process Standby following `source`. */
+export interface AppliedLatency {
+  /** The store the standby followed; gaps are fetched from the setup's other store, if any. */
+  readonly source: string;
+  /** Measured ops acknowledged in the step (failed appends are not). */
+  readonly measuredOps: number;
+  /** From each op's intended start to applied on the standby, in ms (HDR histogram, 3 significant digits). */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  /** Acknowledged ops still not applied when the step's drain ended (counted at the latency they reached). */
+  readonly notAppliedOps: number;
+  /** Acknowledged out of seq order after their apply time was retired: not timed (0 unless the writer broke its ack order). */
+  readonly untimedOps: number;
+}
+
+/** One kill -9 of the primary and the failover that followed. */
+export interface FailoverRun {
+  /** From the kill to the first append acknowledged by the new primary (a higher epoch), ms. */
+  readonly totalMs: number;
+  /** From the kill to the promoted node's `promoting` state (its log line's time, ms resolution). */
+  readonly detectionMs?: number;
+  /** From `promoting` to `primary` on the promoted node: fence, drain, reconcile, writer start. */
+  readonly promotionMs?: number;
+  /** From `primary` to the client's first ok from it. */
+  readonly firstAckMs?: number;
+  /** Appends acknowledged in this run before the kill. */
+  readonly ackedBeforeKill: number;
+  /** The killed primary's epoch and the new one's (decimal strings: epochs are u64). */
+  readonly fromEpoch: string;
+  readonly toEpoch: string;
+}
+
+/** The final log of one store after the runs, checked against every append the clients made. */
+export interface FailoverCheck {
+  readonly store: string;
+  readonly entries: number;
+  /** Acknowledged and absent: the anomaly a failover must never have. */
+  readonly lost: number;
+  /** Acknowledged at one seq, found at another. */
+  readonly misplaced: number;
+  /** One append's key at two or more seqs. */
+  readonly duplicated: number;
+  /** Refused with "nothing written" (safe to retry), yet present. */
+  readonly failedPresent: number;
+  /** Present but never appended by the clients (checkpoint entries aside). */
+  readonly unexpected: number;
+  /** Seqs missing or repeated in the log itself. */
+  readonly seqErrors: number;
+  /** Appends whose outcome was unknown (connection lost at the kill) found in the log: allowed once. */
+  readonly unknownPresent: number;
+}
+
+/** Failover (kill -9 of the primary) over `runs`, manual or automatic, through served nodes. */
+export interface FailoverRow {
+  readonly store: string;
+  /** `manual`: POST /v1/promote to the standby right after the kill; `automatic`: `serve --role auto`, the etcd leader key. */
+  readonly mode: 'manual' | 'automatic';
+  /** The leader key's lease TTL asked for (automatic). */
+  readonly leaseTtlS?: number;
+  /** Client loops appending through the kill, one entry at a time each. */
+  readonly clientLoops: number;
+  readonly runs: readonly FailoverRun[];
+  /** Over the runs' totalMs: the median (the upper one for an even count) and the largest. */
+  readonly p50Ms: number;
+  readonly maxMs: number;
+  /** Medians of each part over the runs that logged it (they need not add up to p50Ms). */
+  readonly detectionP50Ms?: number;
+  readonly promotionP50Ms?: number;
+  readonly firstAckP50Ms?: number;
+  /** Every append of the clients over all runs, by outcome. */
+  readonly ackedOps: number;
+  readonly failedOps: number;
+  readonly unknownOps: number;
+  readonly checks: readonly FailoverCheck[];
+  /** Sum of the checks' anomalies (all but unknownPresent): anything above 0 is a broken failover. */
+  readonly anomalies: number;
 }
 
 /** Replay into a fresh node from a file log of `entries` entries. */
@@ -148,6 +230,8 @@ export interface BenchOptionsRecord {
   readonly valueBytes: readonly number[];
   readonly rates: readonly number[];
   readonly replayEntries: readonly number[];
+  /** Failovers per mode (absent in files before the failover scenario). */
+  readonly failoverRuns?: number;
 }
 
 export interface BenchResults {
@@ -166,6 +250,8 @@ export interface BenchResults {
   readonly replay: readonly ReplayRow[];
   readonly ceilings: readonly CeilingRow[];
   readonly http: readonly HttpRow[];
+  /** Absent in files before the failover scenario. */
+  readonly failover?: readonly FailoverRow[];
   /** Scenarios or cases left out, and why. */
   readonly notes: readonly string[];
 }

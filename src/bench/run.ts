@@ -3,7 +3,7 @@
  * scenarios in order (each bounded by its plan), writes the results file
  * `<resultsDir>/<date>-<machine>[-n].json`, and regenerates the report from every
  * results file there. A scenario that cannot run on the given setups (the ceilings
- * without etcd or Kafka) is left out with a note, never silently.
+ * or failover without etcd or Kafka) is left out with a note, never silently.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import type { BenchPlan, ScenarioName } from './plan.js';
 import { regenerate, type Regenerated } from './report/regenerate.js';
 import { RESULTS_FORMAT, type BenchResults, type MachineInfo } from './results.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
+import { failoverPlan, failoverScenario } from './scenarios/failover.js';
 import { httpScenario } from './scenarios/http.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { replayScenario } from './scenarios/replay.js';
@@ -58,6 +59,11 @@ export async function runBench(
       'ceilings: left out, no etcd or Kafka store given (--store etcd://HOST:PORT, --store kafka://HOST:PORT)',
     );
   }
+  if (ran.has('failover')) {
+    const { setup, notes: left } = failoverPlan(plan.setups);
+    if (setup === undefined) ran.delete('failover');
+    notes.push(...left);
+  }
   const step = async <T>(name: ScenarioName, body: () => Promise<T[]>): Promise<T[]> => {
     if (!ran.has(name)) return [];
     const t0 = performance.now();
@@ -70,10 +76,7 @@ export async function runBench(
   const replay = await step('replay', () => replayScenario(plan));
   const ceilings = await step('ceilings', () => ceilingsScenario(plan));
   const http = await step('http', () => httpScenario(plan));
-  if (ran.has('latency'))
-    notes.push(
-      'latency: call → durable only; call → applied on a standby is not measured by oplog bench yet',
-    );
+  const failover = await step('failover', () => failoverScenario(plan));
   if (ran.has('replay'))
     notes.push('replay: from the file store only; replay from etcd or Kafka is not measured yet');
   if (ran.has('http')) notes.push('http: file store only, single-entry bodies of 512-byte values');
@@ -104,12 +107,14 @@ export async function runBench(
       valueBytes: plan.valueBytes,
       rates: plan.rates,
       replayEntries: plan.replayEntries,
+      ...(ran.has('failover') ? { failoverRuns: plan.failoverRuns } : {}),
     },
     throughput,
     latency,
     replay,
     ceilings,
     http,
+    failover,
     notes,
   };
   const resultsPath = join(resultsDir, `${runId}.json`);

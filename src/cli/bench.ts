@@ -1,7 +1,7 @@
 /**
- * `oplog bench`: end-to-end benchmarks (src/bench/): throughput, latency, replay, the
- * servers' ceilings and appends over HTTP, each against a baseline measured in the
- * same run; then the results file, the markdown section and the charts (src/bench/report/).
+ * `oplog bench`: end-to-end benchmarks (src/bench/): throughput, latency (to durable
+ * and to applied on a standby), replay, the servers' ceilings, appends over HTTP and
+ * failover, each against a baseline measured in the same run; then the results file, the markdown section and the charts (src/bench/report/).
  * Every flag is checked before anything is measured or created; every case is bounded
  * in time. Progress lines go to stderr, the paths written to stdout.
  */
@@ -45,6 +45,7 @@ interface BenchFlags {
   readonly rates?: readonly number[];
   readonly replayEntries?: readonly number[];
   readonly httpClients?: readonly number[];
+  readonly failoverRuns?: number;
   readonly out: string;
   readonly markdown: string;
   readonly workDir?: string;
@@ -69,7 +70,7 @@ function listOption(flags: string, description: string, [min, max]: readonly [nu
 export function defineBench(io: CliIo): Command {
   return subcommand<BenchFlags>('bench', io, (flags) => run(flags, io))
     .description(
-      'measure throughput, latency, replay, server ceilings and HTTP appends, each against a baseline in the same run; write bench/results/<date>-<machine>.json, the charts and the generated section of bench/RESULTS.md',
+      'measure throughput, latency (to durable, and to applied on a standby), replay, server ceilings, HTTP appends and failover, each against a baseline in the same run; write bench/results/<date>-<machine>.json, the charts and the generated section of bench/RESULTS.md',
     )
     .addOption(
       new Option(
@@ -137,6 +138,13 @@ export function defineBench(io: CliIo): Command {
         BOUNDS.clients,
       ),
     )
+    .addOption(
+      integerOption(
+        '--failover-runs <n>',
+        'failover: kills of the primary per mode, manual and automatic (default: 10, quick 3; needs --store etcd:// or kafka://)',
+        { min: 1, max: 100 },
+      ),
+    )
     .addOption(pathOption('--out <dir>', 'where the results files and charts go').default('bench/results'))
     .addOption(
       pathOption('--markdown <file>', 'the markdown file whose generated section is rewritten').default(
@@ -166,7 +174,7 @@ export function defineBench(io: CliIo): Command {
         ['oplog bench --scenarios latency --rates 1000,5000,20000 --seconds 10', 'a longer latency sweep'],
         ['oplog bench --report-only', 'regenerate bench/RESULTS.md and the charts from bench/results/*.json'],
       ) +
-        '\nEach run writes <out>/<date>-<machine>.json (-2, -3… when taken), <out>/<run>-*.svg, and the section of\nthe markdown file between its "oplog bench" markers (appended when missing; the rest is left as it is).\nExit codes: 0 measured and written; 1 a store failed or a measurement could not complete; 2 bad input.\n',
+        '\nEach run writes <out>/<date>-<machine>.json (-2, -3… when taken), <out>/<run>-*.svg, and the section of\nthe markdown file between its "oplog bench" markers (appended when missing; the rest is left as it is).\nExit codes: 0 measured and written; 1 a store failed, a measurement could not complete, or a failover lost or\nduplicated an acknowledged append (the results are written); 2 bad input.\n',
     );
 }
 
@@ -202,6 +210,9 @@ export function estimateSeconds(
   }
   if (has('replay')) total += plan.replayEntries.reduce((sum, n) => sum + n / 20_000, 0);
   if (has('http')) total += plan.httpClients.length * 3 * plan.rounds * caseS + 5;
+  // Per run: a served node's start (2–7 s here), a second of load, the failover (0.5–3.5 s).
+  if (has('failover') && plan.setups.some((s) => s.name !== 'file'))
+    total += 2 * (plan.failoverRuns * 6 + 10);
   return Math.round(total);
 }
 
@@ -215,6 +226,7 @@ export function commandLine(flags: BenchFlags): string[] {
     ['--seconds', flags.seconds],
     ['--case-ms', flags.caseMs],
     ['--rounds', flags.rounds],
+    ['--failover-runs', flags.failoverRuns],
   ] as const;
   for (const [flag, value] of numbers) if (value !== undefined) line.push(flag, String(value));
   const lists = [
@@ -255,6 +267,7 @@ async function run(flags: BenchFlags, io: CliIo): Promise<number> {
       rates: flags.rates ?? defaults.rates,
       replayEntries: flags.replayEntries ?? defaults.replayEntries,
       httpClients: flags.httpClients ?? defaults.httpClients,
+      failoverRuns: flags.failoverRuns ?? defaults.failoverRuns,
     };
     const estimate = estimateSeconds(shape);
     if (estimate > BENCH_ESTIMATE_S_MAX)
@@ -278,7 +291,12 @@ async function run(flags: BenchFlags, io: CliIo): Promise<number> {
     io.out(resultsPath);
     io.out(report.markdownPath);
     for (const chart of report.charts) if (chart.includes(results.runId)) io.out(chart);
-    return 0;
+    const broken = (results.failover ?? []).filter((row) => row.anomalies > 0);
+    for (const row of broken)
+      io.err(
+        `oplog bench: failover ${row.store} ${row.mode} broke its promise: ${row.anomalies} anomalies in the final logs (${resultsPath})`,
+      );
+    return broken.length > 0 ? 1 : 0;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

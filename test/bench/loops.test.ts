@@ -111,6 +111,29 @@ describe('openLoop', () => {
     expect(result.latency.p99Ms).toBeGreaterThan(200);
   });
 
+  it('tells each op its intended start on the schedule and whether it is measured', async () => {
+    const clock = new VirtualClock();
+    clock.pause(500, 200);
+    const told: { index: number; intendedMs: number; measured: boolean; sentMs: number }[] = [];
+    await clock.run(() =>
+      openLoop(
+        async (index, schedule) => {
+          told.push({ index, ...schedule, sentMs: clock.nowMs() });
+          await clock.sleep(1);
+        },
+        { ...options, ratePerS: 100, warmupMs: 100, clock },
+      ),
+    );
+    expect(told).toHaveLength(110);
+    for (const t of told) {
+      expect(t.intendedMs).toBeCloseTo(t.index * 10, 6);
+      expect(t.measured).toBe(t.index >= 10);
+    }
+    // Sent late by the pause, still told when it should have started.
+    expect(told[60]!.sentMs).toBe(700);
+    expect(told[60]!.intendedMs).toBeCloseTo(600, 6);
+  });
+
   it('ops that reject are counted as failed and make the step saturated', async () => {
     const clock = new VirtualClock();
     let calls = 0;

@@ -1,7 +1,8 @@
 /**
  * `oplog bench` as a user runs it (issue 17), shrunk to seconds: a real process runs
- * every file-store scenario (throughput, latency, replay, appends through a served
- * primary in a child process) with 50 ms cases and tiny sizes, and writes the results
+ * every file-store scenario (throughput, latency to durable and to applied on a
+ * standby, replay, appends through a served primary in a child process; the ceilings
+ * and failover left out with a note) with 50 ms cases and tiny sizes, and writes the results
  * file, the markdown section and the charts; every figure in the markdown's tables is
  * a figure of the results file, every chart it links exists and is well-formed XML,
  * and `--report-only` regenerates the same bytes. Bad flags are refused before
@@ -92,12 +93,21 @@ describe('oplog bench --quick, shrunk', () => {
       }
       expect(results.latency.filter((r) => r.variant === 'ours').map((r) => r.offeredPerS)[0]).toBe(100);
       expect(results.latency.some((r) => r.variant === 'no-group-commit')).toBe(true);
-      for (const row of results.latency) expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms);
+      for (const row of results.latency) {
+        expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms);
+        // Call → applied on a standby following the file store, for the same ops.
+        expect(row.applied!.map((a) => a.source)).toEqual(['file']);
+        expect(row.applied![0]!.measuredOps).toBeGreaterThan(0);
+        expect(row.applied![0]!.p99Ms).toBeGreaterThanOrEqual(row.applied![0]!.p50Ms);
+      }
       expect(results.replay.map((r) => r.entries)).toEqual([300, 1000]);
       expect(results.http.map((r) => r.clients)).toEqual([2]);
       expect(results.http[0]!.serveRequestsPerS).toBeGreaterThan(0);
       expect(results.ceilings).toEqual([]);
       expect(results.notes.join('\n')).toContain('ceilings: left out');
+      expect(results.notes.join('\n')).toContain('failover: left out, no etcd or Kafka store given');
+      expect(results.notes.join('\n')).not.toContain('call → applied');
+      expect(results.failover).toEqual([]);
 
       // The markdown: the section, whose every table figure is one of the file's.
       const markdown = readFileSync(markdownPath, 'utf8');
@@ -117,6 +127,7 @@ describe('oplog bench --quick, shrunk', () => {
       expect(links.map((l) => l.replace(/^results\//, '').replace(results.runId, 'RUN'))).toEqual([
         'RUN-throughput-file.svg',
         'RUN-latency-file.svg',
+        'RUN-applied-file.svg',
         'RUN-replay.svg',
       ]);
       for (const link of links) {
@@ -139,7 +150,7 @@ describe('oplog bench --quick, shrunk', () => {
         markdownPath,
       ]);
       expect(again.status, again.stderr).toBe(0);
-      expect(again.stdout).toBe(`regenerated ${markdownPath} from 1 results file(s), 3 chart(s)\n`);
+      expect(again.stdout).toBe(`regenerated ${markdownPath} from 1 results file(s), 4 chart(s)\n`);
       expect(readFileSync(markdownPath, 'utf8')).toBe(markdown);
       expect(readdirSync(resultsDir).map((f) => [f, readFileSync(join(resultsDir, f), 'utf8')])).toEqual(
         before,
@@ -155,12 +166,13 @@ describe('oplog bench --quick, shrunk', () => {
       [['--clients', '0'], /invalid --clients: must be an integer in \[1, 4096\]/],
       [
         ['--scenarios', 'throughput,bogus'],
-        /invalid --scenarios: must be one of throughput, latency, replay, ceilings, http/,
+        /invalid --scenarios: must be one of throughput, latency, replay, ceilings, http, failover/,
       ],
       [['--store', 'redis://x'], /unknown store scheme "redis"/],
       [['--store', 'file', '--store', 'file'], /one store per kind; file is given twice/],
       [['--seconds', '2', '--case-ms', '100'], /give --seconds or --case-ms, not both/],
       [['--rates', '1,1'], /invalid --rates: a value is given twice/],
+      [['--failover-runs', '0'], /invalid --failover-runs: must be an integer in \[1, 100\]/],
       [['--seconds', '600', '--rounds', '10'], /the run would measure for about \d+ s, over 14400 s/],
     ] as const;
     const results = await Promise.all(

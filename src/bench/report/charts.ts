@@ -1,9 +1,11 @@
 /**
  * The charts of one results file: throughput vs clients per store, latency percentiles
- * vs offered load per store, replay time vs log length. Each chart is named
+ * (to durable, and to applied on a standby: applied-section.ts) vs offered load per
+ * store, replay time vs log length. Each chart is named
  * `<runId>-<kind>[-<store>].svg`; the markdown links them by these names.
  */
 import type { BenchResults } from '../results.js';
+import { appliedCharts } from './applied-section.js';
 import { renderLineChart, type LineChart, type Series } from './svg.js';
 
 export interface NamedChart {
@@ -92,6 +94,7 @@ export function chartsFor(results: BenchResults): NamedChart[] {
       },
     });
   }
+  charts.push(...appliedCharts(results.runId, results.latency));
   if (results.replay.length > 0)
     charts.push({
       file: `${results.runId}-replay.svg`,

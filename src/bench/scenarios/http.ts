@@ -36,8 +36,8 @@ server.keepAliveTimeout = 72_000;
 server.listen(0, '127.0.0.1', () => console.log('LISTENING http://127.0.0.1:' + server.address().port));
 `;
 
-/** The `oplog` entry point beside this file: main.js when built, main.ts under tsx. */
-function cliMain(): string {
+/** The `oplog` entry point beside this file: main.js when built, main.ts under tsx (the failover scenario's nodes too). */
+export function cliMain(): string {
   for (const name of ['main.js', 'main.ts']) {
     const path = fileURLToPath(new URL(`../../cli/${name}`, import.meta.url));
     if (existsSync(path)) return path;

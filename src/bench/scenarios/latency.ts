@@ -4,7 +4,9 @@
  * omission avoided: see loops.ts), in an HDR histogram. Our writer and, as the
  * baseline on the same store, the writer without group commit (`batchEntriesMax: 1`).
  * A variant stops climbing at the first rate it cannot sustain (that row says
- * `saturated`): higher rates would only queue.
+ * `saturated`): higher rates would only queue. Beside call → durable, the same ops are
+ * timed from the same intended start to applied on a standby following each store of
+ * the setup (applied.ts).
  */
 import { PrimaryWriter } from '../../primary/primary-writer.js';
 import { openLoop } from '../loops.js';
@@ -12,6 +14,7 @@ import { FIXED_VALUE_BYTES, type BenchPlan } from '../plan.js';
 import type { LatencyRow } from '../results.js';
 import { openSetup, type Setup } from '../targets.js';
 import { Workload } from '../workload.js';
+import { startFollowers, type Followers } from './applied.js';
 
 const VARIANTS = [
   { name: 'ours', limits: {} },
@@ -40,6 +43,7 @@ async function oneVariant(
   const stores = await openSetup(setup, plan.ids.take(`lat-${variant.name}`));
   const rows: LatencyRow[] = [];
   let writer: PrimaryWriter | undefined;
+  let followers: Followers | undefined;
   try {
     writer = await PrimaryWriter.start({
       stores: stores.stores,
@@ -47,15 +51,23 @@ async function oneVariant(
       limits: variant.limits,
     });
     const w = writer;
+    followers = await startFollowers(plan, setup, stores);
+    const f = followers;
     let next = 0;
     for (const ratePerS of [...plan.rates].sort((a, b) => a - b)) {
-      const result = await openLoop(() => w.append(workload.op(next++)), {
-        ratePerS,
-        durationMs: plan.caseMs,
-        warmupMs: plan.warmupMs,
-        outstandingMax: outstandingMax(ratePerS),
-        drainMs: Math.min(10_000, Math.max(2_000, plan.caseMs)),
-      });
+      const drainMs = Math.min(10_000, Math.max(2_000, plan.caseMs));
+      f.step();
+      const result = await openLoop(
+        async (_index, schedule) => f.acked(await w.append(workload.op(next++)), schedule),
+        {
+          ratePerS,
+          durationMs: plan.caseMs,
+          warmupMs: plan.warmupMs,
+          outstandingMax: outstandingMax(ratePerS),
+          drainMs,
+        },
+      );
+      const applied = await f.finish(drainMs);
       rows.push({
         store: setup.name,
         variant: variant.name,
@@ -70,15 +82,17 @@ async function oneVariant(
         p999Ms: result.latency.p999Ms,
         maxMs: result.latency.maxMs,
         saturated: result.saturated,
+        applied,
       });
       plan.progress(
-        `latency ${setup.name} ${variant.name} at ${ratePerS}/s: p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, achieved ${Math.round(result.achievedPerS)}/s${result.saturated ? ' (saturated)' : ''}`,
+        `latency ${setup.name} ${variant.name} at ${ratePerS}/s: p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, achieved ${Math.round(result.achievedPerS)}/s${result.saturated ? ' (saturated)' : ''}; applied p99 ${applied.map((a) => `${a.p99Ms.toFixed(2)} ms (${a.source})`).join(', ')}`,
       );
       if (result.saturated) break;
       // A writer stopped by a failed op would refuse every later one: stop here.
       if (w.state !== 'running') throw w.error ?? new Error('writer stopped');
     }
   } finally {
+    await followers?.stop();
     await writer?.close({ drainMs: 10_000 });
     await stores.dispose();
   }
