@@ -6,7 +6,7 @@
 import type { Compression } from '../core/compression.js';
 import type { ClusterIds, Setup } from './targets.js';
 
-export const SCENARIOS = ['throughput', 'latency', 'replay', 'ceilings', 'http'] as const;
+export const SCENARIOS = ['throughput', 'latency', 'replay', 'ceilings', 'http', 'growth'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The defaults of a full run and of `--quick`. */
@@ -19,6 +19,7 @@ export const PLAN_DEFAULTS = {
     rates: [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000],
     replayEntries: [10_000, 100_000, 1_000_000],
     httpClients: [1, 16, 64, 256],
+    snapshotKeys: [10_000, 100_000, 1_000_000],
   },
   quick: {
     caseMs: 1_000,
@@ -28,10 +29,11 @@ export const PLAN_DEFAULTS = {
     rates: [1_000, 4_000, 16_000],
     replayEntries: [10_000, 100_000],
     httpClients: [1, 16, 64],
+    snapshotKeys: [10_000, 100_000],
   },
 } as const;
 
-/** Value size of the latency, replay, ceiling and HTTP scenarios. */
+/** Value size of the latency, replay, ceiling, HTTP and growth scenarios. */
 export const FIXED_VALUE_BYTES = 512;
 /** Concurrent callers of our writer in the ceilings scenario. */
 export const CEILING_CLIENTS = 64;
@@ -52,6 +54,8 @@ export interface BenchPlan {
   readonly rates: readonly number[];
   readonly replayEntries: readonly number[];
   readonly httpClients: readonly number[];
+  /** Growth: state sizes (keys of FIXED_VALUE_BYTES) to snapshot and restore. */
+  readonly snapshotKeys: readonly number[];
   /** Where file stores and scratch files go (removed after). */
   readonly workDir: string;
   readonly compression: Compression;

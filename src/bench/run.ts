@@ -15,6 +15,7 @@ import { RESULTS_FORMAT, type BenchResults, type MachineInfo } from './results.j
 import { ceilingsScenario } from './scenarios/ceilings.js';
 import { httpScenario } from './scenarios/http.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { growthScenario } from './scenarios/growth.js';
 import { replayScenario } from './scenarios/replay.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
@@ -67,15 +68,14 @@ export async function runBench(
   };
   const throughput = await step('throughput', () => throughputScenario(plan));
   const latency = await step('latency', () => latencyScenario(plan));
-  const replay = await step('replay', () => replayScenario(plan));
+  const replay = await step('replay', () => replayScenario(plan, notes));
   const ceilings = await step('ceilings', () => ceilingsScenario(plan));
   const http = await step('http', () => httpScenario(plan));
+  const growth = await step('growth', async () => [await growthScenario(plan)]);
   if (ran.has('latency'))
     notes.push(
       'latency: call → durable only; call → applied on a standby is not measured by oplog bench yet',
     );
-  if (ran.has('replay'))
-    notes.push('replay: from the file store only; replay from etcd or Kafka is not measured yet');
   if (ran.has('http')) notes.push('http: file store only, single-entry bodies of 512-byte values');
 
   const machine: MachineInfo = {
@@ -104,12 +104,15 @@ export async function runBench(
       valueBytes: plan.valueBytes,
       rates: plan.rates,
       replayEntries: plan.replayEntries,
+      snapshotKeys: plan.snapshotKeys,
     },
     throughput,
     latency,
     replay,
     ceilings,
     http,
+    snapshots: growth.flatMap((g) => g.snapshots),
+    pendingMemory: growth.flatMap((g) => g.pendingMemory),
     notes,
   };
   const resultsPath = join(resultsDir, `${runId}.json`);
