@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const INTEGRATION = [
   'test/chaos/chaos.test.ts',
   'test/cli/bench-failover.test.ts',
+  'test/bench/replay-networked.test.ts',
   'test/cli/bench-servers.test.ts',
   'test/cli/no-such-log.test.ts',
   'test/cli/verify-inspect.test.ts',

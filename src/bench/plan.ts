@@ -6,7 +6,15 @@
 import type { Compression } from '../core/compression.js';
 import type { ClusterIds, Setup } from './targets.js';
 
-export const SCENARIOS = ['throughput', 'latency', 'replay', 'ceilings', 'http', 'failover'] as const;
+export const SCENARIOS = [
+  'throughput',
+  'latency',
+  'replay',
+  'ceilings',
+  'http',
+  'failover',
+  'growth',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The defaults of a full run and of `--quick`. */
@@ -20,6 +28,7 @@ export const PLAN_DEFAULTS = {
     replayEntries: [10_000, 100_000, 1_000_000],
     httpClients: [1, 16, 64, 256],
     failoverRuns: 10,
+    snapshotKeys: [10_000, 100_000, 1_000_000],
   },
   quick: {
     caseMs: 1_000,
@@ -30,10 +39,11 @@ export const PLAN_DEFAULTS = {
     replayEntries: [10_000, 100_000],
     httpClients: [1, 16, 64],
     failoverRuns: 3,
+    snapshotKeys: [10_000, 100_000],
   },
 } as const;
 
-/** Value size of the latency, replay, ceiling and HTTP scenarios. */
+/** Value size of the latency, replay, ceiling, HTTP and growth scenarios. */
 export const FIXED_VALUE_BYTES = 512;
 /** Concurrent callers of our writer in the ceilings scenario. */
 export const CEILING_CLIENTS = 64;
@@ -56,6 +66,8 @@ export interface BenchPlan {
   readonly httpClients: readonly number[];
   /** Kills of the primary per failover mode. */
   readonly failoverRuns: number;
+  /** Growth: state sizes (keys of FIXED_VALUE_BYTES) to snapshot and restore. */
+  readonly snapshotKeys: readonly number[];
   /** Where file stores and scratch files go (removed after). */
   readonly workDir: string;
   readonly compression: Compression;

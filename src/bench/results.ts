@@ -8,6 +8,7 @@
  * A figure that was not measured is absent, never 0; a ratio whose baseline completed
  * nothing is 0, and the row's op counts show it.
  */
+import type { PendingMemoryRow, SnapshotRow } from './results-growth.js';
 
 /** The format tag of a results file; bump on an incompatible change. */
 export const RESULTS_FORMAT = 'oplog-bench/1';
@@ -167,14 +168,20 @@ export interface FailoverRow {
   readonly anomalies: number;
 }
 
-/** Replay into a fresh node from a file log of `entries` entries. */
+/**
+ * Replay into a fresh node from a log of `entries` entries, in the file store or in a
+ * networked one (`etcd`, `kafka`; older files hold file rows only).
+ */
 export interface ReplayRow {
   readonly store: string;
   readonly entries: number;
   readonly valueBytes: number;
-  /** Stored bytes of the log (segment files). */
+  /** Stored bytes of the log: the segment files (file); the records' bytes as read (etcd, Kafka). */
   readonly logBytes: number;
-  /** Opening the log as a reader (it reads and verifies every record). */
+  /**
+   * Opening the log as a reader: the file store reads and verifies every record; etcd
+   * and Kafka connect and read the head.
+   */
   readonly openSeconds: number;
   /** replay() into a fresh KvStateMachine, open excluded; it ends with the state hash. */
   readonly replaySeconds: number;
@@ -183,10 +190,14 @@ export interface ReplayRow {
   readonly replayEntriesPerS: number;
   /** Baseline: read + verify + decode every record, nothing applied. */
   readonly decodeOnlyEntriesPerS: number;
-  /** Baseline: reading the segment files' bytes (page cache, just written). */
-  readonly rawReadEntriesPerS: number;
+  /** Baseline (file store only): reading the segment files' bytes (page cache, just written). */
+  readonly rawReadEntriesPerS?: number;
   readonly replayOverDecodeOnly: number;
-  readonly replayOverRawRead: number;
+  readonly replayOverRawRead?: number;
+  /** Networked stores: this replay's entries/s over the file store's at the same length, same run. */
+  readonly replayOverFile?: number;
+  /** etcd only: how much its backend grew (status dbSize) while the log was written. */
+  readonly etcdDbBytesAdded?: number;
 }
 
 /** Our writer against the server's own ceiling for the same record bytes. */
@@ -232,6 +243,8 @@ export interface BenchOptionsRecord {
   readonly replayEntries: readonly number[];
   /** Failovers per mode (absent in files before the failover scenario). */
   readonly failoverRuns?: number;
+  /** Growth: state sizes (keys) snapshotted and restored (absent in older files). */
+  readonly snapshotKeys?: readonly number[];
 }
 
 export interface BenchResults {
@@ -252,6 +265,10 @@ export interface BenchResults {
   readonly http: readonly HttpRow[];
   /** Absent in files before the failover scenario. */
   readonly failover?: readonly FailoverRow[];
+  /** Growth: snapshot and restore against state size (absent in older files). */
+  readonly snapshots?: readonly SnapshotRow[];
+  /** Growth: memory against pending-buffer fill (absent in older files). */
+  readonly pendingMemory?: readonly PendingMemoryRow[];
   /** Scenarios or cases left out, and why. */
   readonly notes: readonly string[];
 }

@@ -16,6 +16,7 @@ import { ceilingsScenario } from './scenarios/ceilings.js';
 import { failoverPlan, failoverScenario } from './scenarios/failover.js';
 import { httpScenario } from './scenarios/http.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { growthScenario } from './scenarios/growth.js';
 import { replayScenario } from './scenarios/replay.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
@@ -73,12 +74,11 @@ export async function runBench(
   };
   const throughput = await step('throughput', () => throughputScenario(plan));
   const latency = await step('latency', () => latencyScenario(plan));
-  const replay = await step('replay', () => replayScenario(plan));
+  const replay = await step('replay', () => replayScenario(plan, notes));
   const ceilings = await step('ceilings', () => ceilingsScenario(plan));
   const http = await step('http', () => httpScenario(plan));
   const failover = await step('failover', () => failoverScenario(plan));
-  if (ran.has('replay'))
-    notes.push('replay: from the file store only; replay from etcd or Kafka is not measured yet');
+  const growth = await step('growth', async () => [await growthScenario(plan)]);
   if (ran.has('http')) notes.push('http: file store only, single-entry bodies of 512-byte values');
 
   const machine: MachineInfo = {
@@ -108,6 +108,7 @@ export async function runBench(
       rates: plan.rates,
       replayEntries: plan.replayEntries,
       ...(ran.has('failover') ? { failoverRuns: plan.failoverRuns } : {}),
+      snapshotKeys: plan.snapshotKeys,
     },
     throughput,
     latency,
@@ -115,6 +116,8 @@ export async function runBench(
     ceilings,
     http,
     failover,
+    snapshots: growth.flatMap((g) => g.snapshots),
+    pendingMemory: growth.flatMap((g) => g.pendingMemory),
     notes,
   };
   const resultsPath = join(resultsDir, `${runId}.json`);

@@ -1,7 +1,8 @@
 /**
  * `oplog bench`: end-to-end benchmarks (src/bench/): throughput, latency (to durable
- * and to applied on a standby), replay, the servers' ceilings, appends over HTTP and
- * failover, each against a baseline measured in the same run; then the results file, the markdown section and the charts (src/bench/report/).
+ * and to applied on a standby), replay, the servers' ceilings, appends over HTTP,
+ * failover and growth, each against a baseline measured in the same run; then the
+ * results file, the markdown section and the charts (src/bench/report/).
  * Every flag is checked before anything is measured or created; every case is bounded
  * in time. Progress lines go to stderr, the paths written to stdout.
  */
@@ -29,6 +30,8 @@ const BOUNDS = {
   valueBytes: [1, APPEND_VALUE_BYTES_MAX],
   rates: [1, 1_000_000],
   replayEntries: [1, 10_000_000],
+  // A state of 3M keys of 512 B is a ~1.6 GB image, under a snapshot's 2 GiB bound.
+  snapshotKeys: [1, 3_000_000],
 } as const;
 /** A run's estimated measuring time may not exceed this (s): every run is bounded. */
 export const BENCH_ESTIMATE_S_MAX = 4 * 3_600;
@@ -46,6 +49,7 @@ interface BenchFlags {
   readonly replayEntries?: readonly number[];
   readonly httpClients?: readonly number[];
   readonly failoverRuns?: number;
+  readonly snapshotKeys?: readonly number[];
   readonly out: string;
   readonly markdown: string;
   readonly workDir?: string;
@@ -70,12 +74,12 @@ function listOption(flags: string, description: string, [min, max]: readonly [nu
 export function defineBench(io: CliIo): Command {
   return subcommand<BenchFlags>('bench', io, (flags) => run(flags, io))
     .description(
-      'measure throughput, latency (to durable, and to applied on a standby), replay, server ceilings, HTTP appends and failover, each against a baseline in the same run; write bench/results/<date>-<machine>.json, the charts and the generated section of bench/RESULTS.md',
+      'measure throughput, latency (to durable, and to applied on a standby), replay, server ceilings, HTTP appends, failover and growth, each against a baseline in the same run; write bench/results/<date>-<machine>.json, the charts and the generated section of bench/RESULTS.md',
     )
     .addOption(
       new Option(
         '--quick',
-        'smaller defaults: 1 s per case, 1 round, fewer rates, replay to 100k; under 5 minutes on the file store',
+        'smaller defaults: 1 s per case, 1 round, fewer rates, replay and snapshots to 100k; under 5 minutes on the file store',
       ),
     )
     .addOption(
@@ -145,6 +149,13 @@ export function defineBench(io: CliIo): Command {
         { min: 1, max: 100 },
       ),
     )
+    .addOption(
+      listOption(
+        '--snapshot-keys <list>',
+        'growth: state sizes in keys of 512 B to snapshot and restore (default: 10000,100000,1000000; quick without 1000000)',
+        BOUNDS.snapshotKeys,
+      ),
+    )
     .addOption(pathOption('--out <dir>', 'where the results files and charts go').default('bench/results'))
     .addOption(
       pathOption('--markdown <file>', 'the markdown file whose generated section is rewritten').default(
@@ -208,7 +219,10 @@ export function estimateSeconds(
     if (has('latency')) total += 2 * plan.rates.length * caseS;
     if (has('ceilings') && setup.name !== 'file') total += 4 * caseS;
   }
-  if (has('replay')) total += plan.replayEntries.reduce((sum, n) => sum + n / 20_000, 0);
+  // Replay: the file store's log, and the same log on each networked store given.
+  const replaySources = 1 + plan.setups.filter((s) => s.name === 'etcd' || s.name === 'kafka').length;
+  if (has('replay')) total += replaySources * plan.replayEntries.reduce((sum, n) => sum + n / 20_000, 0);
+  if (has('growth')) total += 10 + plan.snapshotKeys.reduce((sum, n) => sum + n / 50_000, 0);
   if (has('http')) total += plan.httpClients.length * 3 * plan.rounds * caseS + 5;
   // Per run: a served node's start (2–7 s here), a second of load, the failover (0.5–3.5 s).
   if (has('failover') && plan.setups.some((s) => s.name !== 'file'))
@@ -235,6 +249,7 @@ export function commandLine(flags: BenchFlags): string[] {
     ['--rates', flags.rates],
     ['--replay-entries', flags.replayEntries],
     ['--http-clients', flags.httpClients],
+    ['--snapshot-keys', flags.snapshotKeys],
   ] as const;
   for (const [flag, value] of lists) if (value !== undefined) line.push(flag, value.join(','));
   return line;
@@ -268,6 +283,7 @@ async function run(flags: BenchFlags, io: CliIo): Promise<number> {
       replayEntries: flags.replayEntries ?? defaults.replayEntries,
       httpClients: flags.httpClients ?? defaults.httpClients,
       failoverRuns: flags.failoverRuns ?? defaults.failoverRuns,
+      snapshotKeys: flags.snapshotKeys ?? defaults.snapshotKeys,
     };
     const estimate = estimateSeconds(shape);
     if (estimate > BENCH_ESTIMATE_S_MAX)

@@ -1,8 +1,8 @@
 /**
  * `oplog bench` as a user runs it (issue 17), shrunk to seconds: a real process runs
  * every file-store scenario (throughput, latency to durable and to applied on a
- * standby, replay, appends through a served primary in a child process; the ceilings
- * and failover left out with a note) with 50 ms cases and tiny sizes, and writes the results
+ * standby, replay, appends through a served primary in a child process, growth; the
+ * ceilings and failover left out with a note) with 50 ms cases and tiny sizes, and writes the results
  * file, the markdown section and the charts; every figure in the markdown's tables is
  * a figure of the results file, every chart it links exists and is well-formed XML,
  * and `--report-only` regenerates the same bytes. Bad flags are refused before
@@ -47,6 +47,8 @@ describe('oplog bench --quick, shrunk', () => {
     '300,1000',
     '--http-clients',
     '2',
+    '--snapshot-keys',
+    '1000,3000',
     '--work-dir',
     dir,
     '--out',
@@ -66,6 +68,8 @@ describe('oplog bench --quick, shrunk', () => {
       expect(result.stderr).toMatch(/latency file ours at 100\/s: p50 [\d.]+ ms/);
       expect(result.stderr).toMatch(/replay 1000 entries: \d+\/s/);
       expect(result.stderr).toMatch(/http 2 clients: serve \d+ req\/s/);
+      expect(result.stderr).toMatch(/growth pending 100% \(100000 entries\): [\d.]+ MB held/);
+      expect(result.stderr).toMatch(/growth snapshot 3000 keys: take [\d.]+ s/);
       const written = result.stdout.trim().split('\n');
       const resultsPath = written[0]!;
       expect(resultsPath).toMatch(new RegExp(`^${resultsDir}/\\d{4}-\\d{2}-\\d{2}-[a-z0-9-]+\\.json$`));
@@ -77,7 +81,7 @@ describe('oplog bench --quick, shrunk', () => {
       expect(results.machine.loadAverageStart).toHaveLength(3);
       expect(results.machine.loadAverageEnd).toHaveLength(3);
       expect(results.commit.sha).toMatch(/^[0-9a-f]{40}$/);
-      expect(results.command).toEqual(args.slice(0, 14));
+      expect(results.command).toEqual(args.slice(0, 16));
       // Every case of the plan is there, each with a baseline from the same run.
       expect(results.throughput.map((r) => [r.store, r.valueBytes, r.clients])).toEqual([
         ['file', 64, 1],
@@ -103,6 +107,9 @@ describe('oplog bench --quick, shrunk', () => {
       expect(results.replay.map((r) => r.entries)).toEqual([300, 1000]);
       expect(results.http.map((r) => r.clients)).toEqual([2]);
       expect(results.http[0]!.serveRequestsPerS).toBeGreaterThan(0);
+      expect(results.snapshots!.map((r) => r.keys)).toEqual([1000, 3000]);
+      expect(results.pendingMemory!.map((r) => r.fillFraction)).toEqual([0, 0.25, 0.5, 1]);
+      expect(results.options.snapshotKeys).toEqual([1000, 3000]);
       expect(results.ceilings).toEqual([]);
       expect(results.notes.join('\n')).toContain('ceilings: left out');
       expect(results.notes.join('\n')).toContain('failover: left out, no etcd or Kafka store given');
@@ -129,6 +136,8 @@ describe('oplog bench --quick, shrunk', () => {
         'RUN-latency-file.svg',
         'RUN-applied-file.svg',
         'RUN-replay.svg',
+        'RUN-snapshot.svg',
+        'RUN-pending-memory.svg',
       ]);
       for (const link of links) {
         const svg = readFileSync(join(dir, link), 'utf8');
@@ -150,7 +159,7 @@ describe('oplog bench --quick, shrunk', () => {
         markdownPath,
       ]);
       expect(again.status, again.stderr).toBe(0);
-      expect(again.stdout).toBe(`regenerated ${markdownPath} from 1 results file(s), 4 chart(s)\n`);
+      expect(again.stdout).toBe(`regenerated ${markdownPath} from 1 results file(s), 6 chart(s)\n`);
       expect(readFileSync(markdownPath, 'utf8')).toBe(markdown);
       expect(readdirSync(resultsDir).map((f) => [f, readFileSync(join(resultsDir, f), 'utf8')])).toEqual(
         before,
@@ -173,6 +182,7 @@ describe('oplog bench --quick, shrunk', () => {
       [['--seconds', '2', '--case-ms', '100'], /give --seconds or --case-ms, not both/],
       [['--rates', '1,1'], /invalid --rates: a value is given twice/],
       [['--failover-runs', '0'], /invalid --failover-runs: must be an integer in \[1, 100\]/],
+      [['--snapshot-keys', '3000001'], /invalid --snapshot-keys: must be an integer in \[1, 3000000\]/],
       [['--seconds', '600', '--rounds', '10'], /the run would measure for about \d+ s, over 14400 s/],
     ] as const;
     const results = await Promise.all(

@@ -1,11 +1,13 @@
 /**
  * The charts of one results file: throughput vs clients per store, latency percentiles
  * (to durable, and to applied on a standby: applied-section.ts) vs offered load per
- * store, replay time vs log length. Each chart is named
- * `<runId>-<kind>[-<store>].svg`; the markdown links them by these names.
+ * store, replay time vs log length (every store on one chart), and the growth charts
+ * (charts-growth.ts). Each chart is named `<runId>-<kind>[-<store>].svg`; the markdown
+ * links them by these names.
  */
 import type { BenchResults } from '../results.js';
 import { appliedCharts } from './applied-section.js';
+import { pendingMemoryChart, replayChart, snapshotChart } from './charts-growth.js';
 import { renderLineChart, type LineChart, type Series } from './svg.js';
 
 export interface NamedChart {
@@ -95,34 +97,8 @@ export function chartsFor(results: BenchResults): NamedChart[] {
     });
   }
   charts.push(...appliedCharts(results.runId, results.latency));
-  if (results.replay.length > 0)
-    charts.push({
-      file: `${results.runId}-replay.svg`,
-      title: 'Replay time vs log length, file store',
-      chart: {
-        title: `Replay into a fresh node vs log length · file · ${machine}`,
-        xLabel: 'entries in the log (log scale)',
-        yLabel: 'seconds (log scale)',
-        xScale: 'log',
-        yScale: 'log',
-        series: [
-          {
-            name: 'replay (open excluded)',
-            points: results.replay.map((r) => ({ x: r.entries, y: r.replaySeconds })),
-          },
-          {
-            name: 'open as a reader',
-            style: 'dotted',
-            points: results.replay.map((r) => ({ x: r.entries, y: r.openSeconds })),
-          },
-          {
-            name: 'decode only (baseline)',
-            style: 'dashed',
-            points: results.replay.map((r) => ({ x: r.entries, y: r.entries / r.decodeOnlyEntriesPerS })),
-          },
-        ],
-      },
-    });
+  for (const chart of [replayChart(results), snapshotChart(results), pendingMemoryChart(results)])
+    if (chart !== undefined) charts.push(chart);
   return charts;
 }
 

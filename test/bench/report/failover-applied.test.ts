@@ -239,7 +239,9 @@ describe('results files from before', () => {
       .filter((f) => f.endsWith('.svg'))
       .sort();
     expect(report.charts.map((c) => c.slice(dir.length + 1)).sort()).toEqual(committedCharts);
-    for (const chart of committedCharts)
+    // Byte-identical but for the replay chart, which now draws a series per store (the
+    // committed ones were drawn with the file store's only): the same points, renamed.
+    for (const chart of committedCharts.filter((c) => !c.endsWith('-replay.svg')))
       expect(readFileSync(join(dir, chart), 'utf8'), chart).toBe(
         readFileSync(join(committed, chart), 'utf8'),
       );
