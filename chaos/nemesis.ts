@@ -29,7 +29,7 @@
 import type { ChaosNode, Cluster, NodeSpec } from './cluster.js';
 import type { Random } from './fault-proxy.js';
 import { longGap } from './long-gap.js';
-import { takeDown } from './take-down.js';
+import { takeDown, waitStatus } from './take-down.js';
 import { flipEtcdRecord, flipKafkaRecord } from './record-damage.js';
 
 export const FAULT_KINDS = [
@@ -249,7 +249,13 @@ async function corrupt(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<Inje
       return `${follower.name} started again`;
     },
     verify: async () => {
-      const after = await follower.status();
+      // Healthy is not enough: a node just started says `watching` before it has read
+      // the head (seen: applied 1736 of a head past 2600, the damage at 1737 just met).
+      const after = await waitStatus(
+        follower,
+        (st) => BigInt(st.appliedSeq) >= damaged.firstSeq,
+        30_000,
+      ).catch(() => follower.status());
       if (after === undefined) return `${follower.name} does not answer`;
       const applied = BigInt(after.appliedSeq);
       return after.corruptRecords > 0 && applied >= damaged.firstSeq
