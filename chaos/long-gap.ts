@@ -8,6 +8,12 @@
  * fetch the range from Kafka (its fetch store), keep its pending buffer within
  * PENDING_ENTRIES_MAX, and go on through the hole with nothing skipped. Its status and
  * /metrics are sampled while it catches up, and verify() says what was seen.
+ *
+ * What it does not do: fill the pending buffer. Neither store ever delivers a record
+ * past a hole (the etcd read fails at it; the repair reads the whole range from Kafka in
+ * order), so no entry arrives ahead of the gap to be held; the runs so far sampled 0
+ * pending entries. The bound is checked anyway (a sampled gauge, so a brief excursion
+ * between samples would be missed); overflow itself is the applier's scenario tests'.
  */
 import { PENDING_ENTRIES_MAX, type ChaosNode } from './cluster.js';
 import type { FaultContext, Injected } from './nemesis.js';
