@@ -1,10 +1,12 @@
 /**
- * The system under test, all real and on loopback: one etcd and one Kafka broker
- * started by the test helpers (so they can be kill -9'd and restarted on their data),
- * and `oplog serve` nodes as child processes (test/helpers/serve-process.ts) on both
- * stores, each on a fixed port so a restarted node keeps its URL. One node reaches etcd
- * through a {@link FaultProxy} and follows etcd, so the network faults sit between a
- * standby and its source; the others follow Kafka and fetch gaps from etcd.
+ * The system under test, all real and on loopback: a 3-member etcd cluster and one
+ * Kafka broker started by the test helpers (so a member, every member or the broker can
+ * be kill -9'd and restarted on its data), and `oplog serve` nodes as child processes
+ * (test/helpers/serve-process.ts) on both stores, each on a fixed port so a restarted
+ * node keeps its URL. Every node is given all three members. One node reaches etcd
+ * through a {@link FaultProxy} per member (the network faults switch them together) and
+ * follows etcd, so the network faults sit between a standby and its source whichever
+ * member its client talks to; the others follow Kafka and fetch gaps from etcd.
  *
  * A node is known by its name across restarts; each process is an incarnation, and the
  * log lines of every incarnation are kept for the history (skips, promotions).
@@ -12,10 +14,10 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runServe, type ServeProcess } from '../test/helpers/serve-process.js';
-import { EtcdServer } from '../test/setup/etcd-server.js';
+import { EtcdCluster } from '../test/setup/etcd-cluster.js';
 import { KafkaServer } from '../test/setup/kafka-server.js';
 import { freePort } from '../test/setup/server-process.js';
-import { FaultProxy, type Random } from './fault-proxy.js';
+import { FaultProxy, type ProxyMode, type Random } from './fault-proxy.js';
 
 export interface NodeSpec {
   readonly name: string;
@@ -134,34 +136,43 @@ export interface ClusterOptions {
   readonly nodes: readonly NodeSpec[];
 }
 
+/**
+ * The standbys' pending buffer (`standby.applier.pendingEntriesMax`): small, so the
+ * long-gap fault's hole is several times it (the default, 100,000, is never reached).
+ */
+export const PENDING_ENTRIES_MAX = 128;
+
+/** Every node's config file. */
+const NODE_CONFIG = {
+  // Small numbers so a short run crosses many checkpoints and snapshots.
+  failover: { leaseTtlS: 2 },
+  checkpoints: { everyEntries: 200 },
+  snapshots: { everyEntries: 500, keep: 2 },
+  standby: { applier: { pendingEntriesMax: PENDING_ENTRIES_MAX } },
+};
+
 export class Cluster {
   readonly nodes = new Map<string, ChaosNode>();
 
   private constructor(
     readonly options: ClusterOptions,
-    readonly etcd: EtcdServer,
+    readonly etcd: EtcdCluster,
     readonly kafka: KafkaServer,
-    /** In front of etcd, for the nodes with `viaProxy`. */
-    readonly proxy: FaultProxy,
+    /** One in front of each etcd member, in member order, for the nodes with `viaProxy`. */
+    readonly proxies: readonly FaultProxy[],
     private readonly configFile: string,
   ) {}
 
-  /** Starts etcd and Kafka (at once), the proxy, and writes the nodes' config; no node yet. */
+  /** Starts etcd and Kafka (at once), the proxies, and writes the nodes' config; no node yet. */
   static async start(options: ClusterOptions): Promise<Cluster> {
     mkdirSync(options.dir, { recursive: true });
-    const [etcd, kafka] = await Promise.all([EtcdServer.start(), KafkaServer.start()]);
-    const proxy = await FaultProxy.start({ host: '127.0.0.1', port: etcd.clientPort }, options.random);
-    const configFile = join(options.dir, 'node-config.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        // Small numbers so a short run crosses many checkpoints and snapshots.
-        failover: { leaseTtlS: 2 },
-        checkpoints: { everyEntries: 200 },
-        snapshots: { everyEntries: 500, keep: 2 },
-      }),
+    const [etcd, kafka] = await Promise.all([EtcdCluster.start({ size: 3 }), KafkaServer.start()]);
+    const proxies = await Promise.all(
+      etcd.members.map((m) => FaultProxy.start({ host: '127.0.0.1', port: m.clientPort }, options.random)),
     );
-    const cluster = new Cluster(options, etcd, kafka, proxy, configFile);
+    const configFile = join(options.dir, 'node-config.json');
+    writeFileSync(configFile, JSON.stringify(NODE_CONFIG));
+    const cluster = new Cluster(options, etcd, kafka, proxies, configFile);
     for (const spec of options.nodes) await cluster.add(spec);
     // However this process ends (an exception, Ctrl-C via run.ts), no node outlives it;
     // the servers' own handlers (test/setup/server-process.ts) stop etcd and Kafka.
@@ -183,6 +194,11 @@ export class Cluster {
     const node = this.nodes.get(name);
     if (node === undefined) throw new Error(`no node ${name}`);
     return node;
+  }
+
+  /** Every proxy in front of etcd switched to `mode` at once: one network between n3 and etcd. */
+  setNetwork(mode: ProxyMode): void {
+    for (const proxy of this.proxies) proxy.set(mode);
   }
 
   get urls(): string[] {
@@ -210,13 +226,13 @@ export class Cluster {
   async stop(): Promise<void> {
     process.removeListener('exit', this.killNodes);
     await Promise.all([...this.nodes.values()].map((n) => n.kill9().catch(() => undefined)));
-    await this.proxy.close();
+    await Promise.all(this.proxies.map((p) => p.close()));
     await Promise.all([this.etcd.stop(), this.kafka.stop()]);
   }
 
   private argsOf(node: ChaosNode): string[] {
     const { spec, port, snapshotDir } = node;
-    const etcd = spec.viaProxy ? this.proxy.endpoint : this.etcd.endpoint;
+    const etcd = (spec.viaProxy ? this.proxies.map((p) => p.endpoint) : this.etcd.endpoints).join(',');
     const peer = node.peer === undefined ? [] : ['--peer', this.node(node.peer).url];
     return [
       '--config',

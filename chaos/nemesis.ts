@@ -8,25 +8,34 @@
  *   of whoever took over).
  * - `pause-primary`: SIGSTOP of the writing node for longer than its lease (2 s), so
  *   another node takes over while it is frozen; SIGCONT, and the zombie must be fenced.
- * - `restart-etcd`, `restart-kafka`: kill -9 of the server, started again on its data.
- * - `net-blackhole`, `net-delay`, `net-lossy`: the proxy between the etcd-following
- *   standby and etcd (fault-proxy.ts).
+ * - `restart-etcd-member`: kill -9 of the etcd member that leads raft (so the fault
+ *   bites: an election, calls in flight lost), started again on its data after the
+ *   hold; the nodes must keep writing through the other two members.
+ * - `restart-etcd`: kill -9 of every etcd member, all started again on their data.
+ * - `restart-kafka`: kill -9 of the broker, started again on its data.
+ * - `net-blackhole`, `net-delay`, `net-lossy`: the proxies between the etcd-following
+ *   standby and the etcd members, all switched at once (fault-proxy.ts).
  * - `corrupt-etcd`, `corrupt-kafka`: a flipped byte in a stored record that a follower
  *   of that store has not yet covered by a snapshot; the follower is kill -9'd before
  *   and started after, so it must read the damaged record again, detect it and repair
  *   it from the other store. The damage stays.
+ * - `long-gap`: the etcd follower kill -9'd, then a run of etcd records past what it had
+ *   applied deleted, several times its pending buffer long (cluster.ts
+ *   PENDING_ENTRIES_MAX), and the follower started again: it must see the hole, keep its
+ *   buffer bounded, fetch the range from Kafka and go on with no skip.
  * - `empty-standby`: a node started with an empty snapshot directory and `--peer`, so it
  *   bootstraps from a peer's snapshot mid-run.
  */
-import { Etcd3, Range } from 'etcd3';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ChaosNode, Cluster, NodeSpec, NodeStatusDoc } from './cluster.js';
+import type { ChaosNode, Cluster, NodeSpec } from './cluster.js';
 import type { Random } from './fault-proxy.js';
+import { longGap } from './long-gap.js';
+import { takeDown, waitStatus } from './take-down.js';
+import { flipEtcdRecord, flipKafkaRecord } from './record-damage.js';
 
 export const FAULT_KINDS = [
   'kill-primary',
   'pause-primary',
+  'restart-etcd-member',
   'restart-etcd',
   'restart-kafka',
   'net-blackhole',
@@ -35,6 +44,7 @@ export const FAULT_KINDS = [
   'corrupt-etcd',
   'corrupt-kafka',
   'empty-standby',
+  'long-gap',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -45,6 +55,8 @@ export interface FaultContext {
   readonly etcdFollower: string;
   /** The node the empty-standby fault (re)creates. */
   readonly emptyNode: NodeSpec;
+  /** When the workload's appends acknowledged between two times were acknowledged (Date.now() ms, in order). */
+  readonly ackedBetween: (fromMs: number, toMs: number) => readonly number[];
 }
 
 export interface Injected {
@@ -62,6 +74,9 @@ export interface Injected {
 export const HOLD_MS: Readonly<Record<FaultKind, readonly [number, number]>> = {
   'kill-primary': [4_000, 7_000],
   'pause-primary': [5_000, 8_000],
+  // Longer than the store's 5 s call deadline, which an append caught at the dead leader
+  // waits out: what follows is the cluster writing through two members.
+  'restart-etcd-member': [6_000, 9_000],
   'restart-etcd': [2_000, 5_000],
   'restart-kafka': [2_000, 5_000],
   'net-blackhole': [6_000, 10_000],
@@ -70,6 +85,9 @@ export const HOLD_MS: Readonly<Record<FaultKind, readonly [number, number]>> = {
   'corrupt-etcd': [1_000, 2_000],
   'corrupt-kafka': [1_000, 2_000],
   'empty-standby': [1_000, 2_000],
+  // After the writer got past the hole (its inject waits for that), the follower stays
+  // down a moment more: the hole is what it meets, not the wait.
+  'long-gap': [1_000, 2_000],
 };
 
 export function inject(kind: FaultKind, ctx: FaultContext): Promise<Injected> {
@@ -78,10 +96,12 @@ export function inject(kind: FaultKind, ctx: FaultContext): Promise<Injected> {
       return killPrimary(ctx);
     case 'pause-primary':
       return pausePrimary(ctx);
+    case 'restart-etcd-member':
+      return restartEtcdMember(ctx);
     case 'restart-etcd':
-      return restartServer('etcd', ctx);
+      return restartEtcd(ctx);
     case 'restart-kafka':
-      return restartServer('kafka', ctx);
+      return restartKafka(ctx);
     case 'net-blackhole':
     case 'net-delay':
     case 'net-lossy':
@@ -91,6 +111,8 @@ export function inject(kind: FaultKind, ctx: FaultContext): Promise<Injected> {
       return corrupt(kind === 'corrupt-etcd' ? 'etcd' : 'kafka', ctx);
     case 'empty-standby':
       return emptyStandby(ctx);
+    case 'long-gap':
+      return longGap(ctx);
   }
 }
 
@@ -145,14 +167,49 @@ async function pausePrimary({ cluster }: FaultContext): Promise<Injected> {
   };
 }
 
-async function restartServer(which: 'etcd' | 'kafka', { cluster }: FaultContext): Promise<Injected> {
-  const server = which === 'etcd' ? cluster.etcd : cluster.kafka;
-  await server.kill9();
+async function restartEtcdMember({ cluster, ackedBetween }: FaultContext): Promise<Injected> {
+  const etcd = cluster.etcd;
+  const member = await etcd.leader();
+  await member.kill9();
+  const killedMs = Date.now();
+  let launchedMs = killedMs;
   return {
-    detail: `kill -9 ${which}`,
+    detail: `kill -9 etcd member ${member.name} (the raft leader; ${etcd.members.length - 1} members left)`,
     heal: async () => {
-      await server.launch();
-      return `${which} started again on its data`;
+      launchedMs = Date.now();
+      await member.launch();
+      const leader = await etcd.waitHealthy();
+      return `${member.name} started again on its data; ${leader.name} leads`;
+    },
+    verify: async () => {
+      const acked = ackedBetween(killedMs, launchedMs);
+      const first = acked[0] === undefined ? 'none' : `the first ${acked[0] - killedMs} ms after the kill`;
+      return `${acked.length} appends acknowledged while ${member.name} was down (${launchedMs - killedMs} ms; ${first})`;
+    },
+  };
+}
+
+async function restartEtcd({ cluster }: FaultContext): Promise<Injected> {
+  const members = cluster.etcd.members;
+  await Promise.all(members.map((m) => m.kill9()));
+  return {
+    detail: `kill -9 every etcd member (${members.map((m) => m.name).join(', ')})`,
+    heal: async () => {
+      // At once: a member is healthy only once a quorum of them runs.
+      for (const member of members) member.spawn();
+      const leader = await cluster.etcd.waitHealthy();
+      return `every etcd member started again on its data; ${leader.name} leads`;
+    },
+  };
+}
+
+async function restartKafka({ cluster }: FaultContext): Promise<Injected> {
+  await cluster.kafka.kill9();
+  return {
+    detail: 'kill -9 kafka',
+    heal: async () => {
+      await cluster.kafka.launch();
+      return 'kafka started again on its data';
     },
   };
 }
@@ -162,12 +219,12 @@ async function network(
   ctx: FaultContext,
 ): Promise<Injected> {
   const mode = kind === 'net-blackhole' ? 'blackhole' : kind === 'net-delay' ? 'delay' : 'lossy';
-  ctx.cluster.proxy.set(mode);
+  ctx.cluster.setNetwork(mode);
   return {
-    detail: `proxy between ${ctx.etcdFollower} and etcd: ${mode}`,
+    detail: `proxies between ${ctx.etcdFollower} and the etcd members: ${mode}`,
     heal: async () => {
-      ctx.cluster.proxy.set('pass');
-      return 'proxy passes again';
+      ctx.cluster.setNetwork('pass');
+      return 'proxies pass again';
     },
   };
 }
@@ -179,19 +236,8 @@ async function network(
 async function corrupt(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<Injected> {
   const { cluster, random } = ctx;
   const follower = await followerOf(store, ctx);
-  let status = await follower.status();
-  if (status === undefined) throw new Error(`${follower.name} does not answer`);
-  // A single fault, not a crash of the writer too: a writing follower hands over first
-  // (SIGTERM drains and gives the leader key up), and the corruption follows.
-  let handedOver = '';
-  if (status.writing) {
-    await follower.stop();
-    await follower.start();
-    status = await waitStatus(follower, (s) => s.state === 'watching' && !s.writing);
-    handedOver = `${follower.name} was writing: stopped (SIGTERM) and started again first; `;
-  }
+  const { status, handedOver } = await takeDown(follower);
   const afterSeq = BigInt(status.snapshotSeq);
-  await follower.kill9();
   const damaged =
     store === 'etcd'
       ? await flipEtcdRecord(cluster, afterSeq, random)
@@ -203,7 +249,13 @@ async function corrupt(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<Inje
       return `${follower.name} started again`;
     },
     verify: async () => {
-      const after = await follower.status();
+      // Healthy is not enough: a node just started says `watching` before it has read
+      // the head (seen: applied 1736 of a head past 2600, the damage at 1737 just met).
+      const after = await waitStatus(
+        follower,
+        (st) => BigInt(st.appliedSeq) >= damaged.firstSeq,
+        30_000,
+      ).catch(() => follower.status());
       if (after === undefined) return `${follower.name} does not answer`;
       const applied = BigInt(after.appliedSeq);
       return after.corruptRecords > 0 && applied >= damaged.firstSeq
@@ -211,21 +263,6 @@ async function corrupt(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<Inje
         : `NOT detected: ${follower.name} counts ${after.corruptRecords} corrupt records, applied through ${applied}`;
     },
   };
-}
-
-async function waitStatus(
-  node: ChaosNode,
-  ready: (status: NodeStatusDoc) => boolean,
-  timeoutMs = 60_000,
-): Promise<NodeStatusDoc> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await node.status();
-    if (status !== undefined && ready(status)) return status;
-    if (Date.now() > deadline)
-      throw new Error(`${node.name} is ${status?.state ?? 'not answering'} after ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 /** The etcd follower, or for Kafka a non-writing node that follows Kafka. */
@@ -237,86 +274,6 @@ async function followerOf(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<C
   );
   if (candidates.length === 0) throw new Error('no live, non-writing node follows Kafka');
   return candidates[Math.floor(ctx.random() * candidates.length)]!;
-}
-
-/** Record bytes: a 52-byte header, then the body; a flip in the body fails its xxh64. */
-const HEADER_BYTES = 52;
-
-async function flipEtcdRecord(cluster: Cluster, afterSeq: bigint, random: Random) {
-  const prefix = `/oplog/${cluster.options.clusterId}/log/`;
-  const client = new Etcd3({ hosts: `http://${cluster.etcd.endpoint}` });
-  try {
-    const from = `${prefix}${(afterSeq + 1n).toString().padStart(20, '0')}`;
-    const keys = await client
-      .getAll()
-      .inRange(new Range(from, `${prefix}~`))
-      .limit(50)
-      .keys();
-    if (keys.length === 0) throw new Error(`no etcd record past seq ${afterSeq}`);
-    const key = keys[Math.floor(random() * keys.length)]!;
-    const bytes = await client.get(key).buffer();
-    if (bytes === null || bytes.length <= HEADER_BYTES) throw new Error(`etcd record ${key} is too short`);
-    const byteIndex = HEADER_BYTES + Math.floor(random() * (bytes.length - HEADER_BYTES));
-    const damaged = Buffer.from(bytes);
-    damaged[byteIndex]! ^= 0x20;
-    await client.put(key).value(damaged);
-    return { firstSeq: BigInt(key.slice(prefix.length)), byteIndex, copies: 1 };
-  } finally {
-    client.close();
-  }
-}
-
-/**
- * Kafka holds each record as one message's value, byte for byte as etcd does: the
- * etcd copy of a record past `afterSeq` is found in the broker's segment files and one
- * body byte flipped in place (kafkajs does not check the batch CRC; our checksum does).
- */
-async function flipKafkaRecord(cluster: Cluster, afterSeq: bigint, random: Random) {
-  const prefix = `/oplog/${cluster.options.clusterId}/log/`;
-  const client = new Etcd3({ hosts: `http://${cluster.etcd.endpoint}` });
-  let record: Buffer;
-  let firstSeq: bigint;
-  try {
-    const from = `${prefix}${(afterSeq + 1n).toString().padStart(20, '0')}`;
-    const found = await client
-      .getAll()
-      .inRange(new Range(from, `${prefix}~`))
-      .limit(50)
-      .buffers();
-    const keys = Object.keys(found);
-    if (keys.length === 0) throw new Error(`no record past seq ${afterSeq}`);
-    const key = keys[Math.floor(random() * keys.length)]!;
-    record = found[key]!;
-    firstSeq = BigInt(key.slice(prefix.length));
-  } finally {
-    client.close();
-  }
-  // Every copy: a transaction aborted and retried leaves one the readers skip.
-  const dir = join(cluster.kafka.dir, 'logs', `oplog.${cluster.options.clusterId}-0`);
-  const byteIndex = HEADER_BYTES + Math.floor(random() * (record.length - HEADER_BYTES));
-  let copies = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
-    const path = join(dir, file);
-    const segment = readFileSync(path);
-    for (let at = segment.indexOf(record); at >= 0; at = segment.indexOf(record, at + 1)) {
-      flipByteInFile(path, at + byteIndex);
-      copies++;
-    }
-  }
-  if (copies === 0) throw new Error(`the record at seq ${firstSeq} is in no segment of ${dir}`);
-  return { firstSeq, byteIndex, copies };
-}
-
-function flipByteInFile(path: string, offset: number): void {
-  const fd = openSync(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    readSync(fd, byte, 0, 1, offset);
-    byte[0]! ^= 0x20;
-    writeSync(fd, byte, 0, 1, offset);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function emptyStandby(ctx: FaultContext): Promise<Injected> {

@@ -39,7 +39,7 @@ export interface ChaosOptions {
 const KEYS = 32;
 const HEALTH_TIMEOUT_MS = 60_000;
 
-/** The nodes: two on Kafka, one on etcd through the proxy; all campaign. n4 is the empty one. */
+/** The nodes: two on Kafka, one on etcd through the proxies; all campaign. n4 is the empty one. */
 const NODES: readonly NodeSpec[] = [
   { name: 'n1', role: 'auto', source: 'kafka', viaProxy: false },
   { name: 'n2', role: 'auto', source: 'kafka', viaProxy: false },
@@ -58,7 +58,7 @@ interface Step {
 /**
  * A seed's plan: the kinds (makePlan) and hold times from one stream, the faults'
  * choices from another, so they replay exactly from the seed whatever the workload
- * and the proxy draw meanwhile.
+ * and the proxies draw meanwhile.
  */
 function planSteps(seed: number, kinds: readonly FaultKind[], count: number): Step[] {
   const planRandom = new Prng(seed);
@@ -155,6 +155,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         random: () => faultRandom.next(),
         etcdFollower: 'n3',
         emptyNode: EMPTY_NODE,
+        ackedBetween: (fromMs, toMs) =>
+          workload.appends
+            .filter((op) => op.outcome.type === 'ok' && op.completeMs >= fromMs && op.completeMs <= toMs)
+            .map((op) => op.completeMs)
+            .sort((a, b) => a - b),
       };
       const fault = await runFault(index, kind, holdMs, ctx, () => workload.lastOkMs, workload);
       faults.push(fault);
@@ -204,7 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     const serverLogs = new Map<string, string>();
     for (const [name, path] of [
-      ['etcd.log', join(cluster.etcd.dir, 'etcd.log')],
+      ...cluster.etcd.members.map((m) => [`etcd-${m.name}.log`, join(m.dir, 'etcd.log')] as const),
       ['kafka-server.log', join(cluster.kafka.dir, 'server.log')],
       ['kafka-stdout.log', join(cluster.kafka.dir, 'stdout.log')],
     ] as const)
@@ -296,7 +301,7 @@ async function finish(
   notes: string[],
   log: (line: string) => void,
 ): Promise<{ finals: NodeFinal[]; converged: boolean }> {
-  cluster.proxy.set('pass');
+  cluster.setNetwork('pass');
   const healthy = await waitHealthy(cluster, () => workload.lastOkMs, HEALTH_TIMEOUT_MS);
   if (!healthy.ok) notes.push(`not healthy at the end: ${healthy.reason}`);
   await workload.stop();

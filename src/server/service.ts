@@ -23,20 +23,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compression } from '../core/compression.js';
-import {
-  ChecksumMismatchError,
-  ClosedError,
-  ConfigError,
-  CorruptStoreError,
-  LockedError,
-  MalformedError,
-  TruncatedError,
-} from '../core/errors.js';
-import { decodeVerifiedRecord } from '../core/record-codec.js';
+import { ClosedError, ConfigError, LockedError, TruncatedError } from '../core/errors.js';
 import type { Logger } from '../core/telemetry.js';
-import { seq as asSeq, type Entry } from '../core/types.js';
+import { seq as asSeq } from '../core/types.js';
 import type { OplogConfig } from '../config/types.js';
 import { OplogNode } from '../node/node.js';
+import { backfillEntries } from './backfill.js';
 import { nodeOptions } from './node-options.js';
 import { NodeLogger } from './node-logger.js';
 import { notReadyReason, statusDocument } from './node-report.js';
@@ -431,7 +423,7 @@ export class OplogService {
         return writer.epoch;
       },
       feed: this.feed,
-      backfill: (fromSeq, toSeq) => this.backfill(fromSeq, toSeq),
+      backfill: (fromSeq, toSeq) => backfillEntries(this.stores, this.deps.compression, { fromSeq, toSeq }),
       newestSnapshot: async () => {
         const manifest = await this.snapshots.latest();
         return manifest === undefined
@@ -451,55 +443,6 @@ export class OplogService {
       () => false,
     );
   }
-
-  /**
-   * Applied entries `fromSeq…toSeq` from the log, for watchers older than the feed's
-   * ring. A record whose copy in the source is damaged (it fails verification or
-   * decoding) is read from the other store, as the standby repairs it when applying
-   * (DESIGN.md invariant 8); without a good copy the error ends the stream.
-   */
-  private async *backfill(fromSeq: bigint, toSeq: bigint): AsyncIterable<Entry> {
-    let next = fromSeq;
-    while (next <= toSeq) {
-      let repairing: unknown;
-      try {
-        for await (const record of this.stores.source.read(asSeq(next))) {
-          const entries = decodeVerifiedRecord(record, this.deps.compression);
-          for (const entry of entries) if (entry.seq >= next && entry.seq <= toSeq) yield entry;
-          next = record.lastSeq + 1n;
-          if (next > toSeq) return;
-        }
-        return;
-      } catch (error) {
-        if (!isDamage(error) || this.stores.fetch === this.stores.source) throw error;
-        repairing = error;
-      }
-      const good = await this.goodCopy(next);
-      if (good === undefined) throw repairing;
-      for (const entry of good.entries) if (entry.seq >= next && entry.seq <= toSeq) yield entry;
-      next = good.lastSeq + 1n;
-    }
-  }
-
-  /** The record covering `seq` from the fetch store, decoded, or undefined when it has none readable. */
-  private async goodCopy(seq: bigint): Promise<{ entries: Entry[]; lastSeq: bigint } | undefined> {
-    try {
-      for await (const record of this.stores.fetch.read(asSeq(seq), 1))
-        return { entries: decodeVerifiedRecord(record, this.deps.compression), lastSeq: record.lastSeq };
-    } catch (error) {
-      if (!isDamage(error)) throw error;
-    }
-    return undefined;
-  }
-}
-
-/** A stored record that fails verification or decoding: its bytes, not the store, are bad. */
-function isDamage(error: unknown): boolean {
-  return (
-    error instanceof CorruptStoreError ||
-    error instanceof ChecksumMismatchError ||
-    error instanceof MalformedError
-  );
 }
 
 /** Takes `<snapshots.dir>/<cluster>/snapshots/LOCK` (a pid lock, taken over from a dead holder). */

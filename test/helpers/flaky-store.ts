@@ -31,6 +31,8 @@ export class FlakyStore implements LogStore {
 
   /** Calls refused because the link was down. */
   refused = 0;
+  /** read() calls made, refused or not. */
+  reads = 0;
 
   private check(operation: string): void {
     if (!this.down) return;
@@ -45,6 +47,7 @@ export class FlakyStore implements LogStore {
   }
 
   async *read(fromSeq: Seq, limitRecords?: number): AsyncIterable<VerifiedRecord> {
+    this.reads++;
     this.check('read');
     for await (const record of this.inner.read(fromSeq, limitRecords)) {
       this.check('read');
