@@ -60,6 +60,7 @@ export async function longGap(ctx: FaultContext): Promise<Injected> {
       return `${follower.name} started again`;
     },
     verify: async () => describe(follower.name, hole, await watching!),
+    restore: () => hole.restore(),
   };
 }
 

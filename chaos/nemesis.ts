@@ -68,6 +68,8 @@ export interface Injected {
   heal(): Promise<string | undefined>;
   /** Once the cluster is healthy again: what the fault was seen to do (a corruption detected?). */
   verify?(): Promise<string>;
+  /** After verify: undoes stored damage (record-damage.ts), so faults do not pile up into a double fault. */
+  restore?(): Promise<string>;
 }
 
 /** How long each fault is held before healing, in ms: [min, max]. */
@@ -262,6 +264,7 @@ async function corrupt(store: 'etcd' | 'kafka', ctx: FaultContext): Promise<Inje
         ? `detected (${after.corruptRecords} corrupt record reads) and repaired: ${follower.name} applied through ${applied}`
         : `NOT detected: ${follower.name} counts ${after.corruptRecords} corrupt records, applied through ${applied}`;
     },
+    restore: () => damaged.restore(),
   };
 }
 

@@ -2,11 +2,16 @@
  * Damage to stored records for the store faults (nemesis.ts), done straight to the
  * servers' data behind the nodes' backs: a flipped body byte in an etcd value or in a
  * Kafka segment file (corrupt-etcd, corrupt-kafka), and a run of etcd records deleted
- * from the middle of the log (long-gap). The damage stays; it is what a node must
- * detect, and repair from the other store.
+ * from the middle of the log (long-gap). The damage is what a node must detect, and
+ * repair from the other store; once the fault is judged, `restore()` puts the original
+ * bytes back. Damage left in place would pile up over a long run into a double fault
+ * no two-copy log survives: a 30-minute run had a long-gap hole in etcd when a later
+ * Kafka restart truncated the partition at an earlier flipped byte (Kafka's recovery
+ * after an unclean shutdown cuts a segment at its first bad CRC), so seqs 9361..9872
+ * were in neither store and no promotion could reconcile.
  */
 import { Etcd3, Range } from 'etcd3';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER_BYTES, parseRecordHeader } from '../src/core/record-codec.js';
 import type { Cluster } from './cluster.js';
@@ -17,6 +22,8 @@ export interface Damaged {
   readonly firstSeq: bigint;
   readonly byteIndex: number;
   readonly copies: number;
+  /** Puts the original bytes back where the damaged ones still are; says how many copies. */
+  restore(): Promise<string>;
 }
 
 /** A run of records deleted from etcd: every seq from `fromSeq` through `toSeq`. */
@@ -24,6 +31,8 @@ export interface Hole {
   readonly fromSeq: bigint;
   readonly toSeq: bigint;
   readonly records: number;
+  /** Puts every deleted record back under its key (where the key is still absent). */
+  restore(): Promise<string>;
 }
 
 function logPrefix(cluster: Cluster): string {
@@ -63,7 +72,16 @@ export async function flipEtcdRecord(cluster: Cluster, afterSeq: bigint, random:
     const damaged = Buffer.from(bytes);
     damaged[byteIndex]! ^= 0x20;
     await client.put(key).value(damaged);
-    return { firstSeq: BigInt(key.slice(logPrefix(cluster).length)), byteIndex, copies: 1 };
+    const restore = async (): Promise<string> => {
+      const again = etcdClient(cluster);
+      try {
+        const done = await again.if(key, 'Value', '==', damaged).then(again.put(key).value(bytes)).commit();
+        return done.succeeded ? 'etcd copy restored' : 'etcd copy NOT restored: its value changed';
+      } finally {
+        again.close();
+      }
+    };
+    return { firstSeq: BigInt(key.slice(logPrefix(cluster).length)), byteIndex, copies: 1, restore };
   } finally {
     client.close();
   }
@@ -90,17 +108,40 @@ export async function flipKafkaRecord(cluster: Cluster, afterSeq: bigint, random
   // Every copy: a transaction aborted and retried leaves one the readers skip.
   const dir = join(cluster.kafka.dir, 'logs', `oplog.${cluster.options.clusterId}-0`);
   const byteIndex = HEADER_BYTES + Math.floor(random() * (record.length - HEADER_BYTES));
-  let copies = 0;
+  const flipped: { path: string; at: number }[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
     const path = join(dir, file);
     const segment = readFileSync(path);
     for (let at = segment.indexOf(record); at >= 0; at = segment.indexOf(record, at + 1)) {
       flipByteInFile(path, at + byteIndex);
-      copies++;
+      flipped.push({ path, at });
     }
   }
-  if (copies === 0) throw new Error(`the record at seq ${firstSeq} is in no segment of ${dir}`);
-  return { firstSeq, byteIndex, copies };
+  if (flipped.length === 0) throw new Error(`the record at seq ${firstSeq} is in no segment of ${dir}`);
+  const damaged = Buffer.from(record);
+  damaged[byteIndex]! ^= 0x20;
+  const restore = async (): Promise<string> => {
+    let restored = 0;
+    for (const { path, at } of flipped) {
+      // Only where the damaged copy still is: the broker may have cut or deleted the segment.
+      if (!existsSync(path) || !damaged.equals(readAt(path, at, damaged.length))) continue;
+      flipByteInFile(path, at + byteIndex);
+      restored++;
+    }
+    return `${restored} of ${flipped.length} Kafka copies restored`;
+  };
+  return { firstSeq, byteIndex, copies: flipped.length, restore };
+}
+
+function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    const read = readSync(fd, out, 0, length, offset);
+    return out.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function flipByteInFile(path: string, offset: number): void {
@@ -151,7 +192,25 @@ export async function deleteEtcdRun(
     const records = Object.values(found).map((bytes) => parseRecordHeader(bytes));
     if (records.length === 0) throw new Error(`no etcd record in [${fromSeq}, +${entries})`);
     await client.delete().inRange(new Range(from, to)).exec();
-    return { fromSeq: records[0]!.firstSeq, toSeq: records.at(-1)!.lastSeq, records: records.length };
+    const restore = async (): Promise<string> => {
+      const again = etcdClient(cluster);
+      try {
+        let restored = 0;
+        for (const [key, bytes] of Object.entries(found)) {
+          const done = await again.if(key, 'Version', '==', 0).then(again.put(key).value(bytes)).commit();
+          if (done.succeeded) restored++;
+        }
+        return `${restored} of ${records.length} deleted etcd records put back`;
+      } finally {
+        again.close();
+      }
+    };
+    return {
+      fromSeq: records[0]!.firstSeq,
+      toSeq: records.at(-1)!.lastSeq,
+      records: records.length,
+      restore,
+    };
   } finally {
     client.close();
   }

@@ -277,6 +277,8 @@ async function runFault(
       : workload.appends.find(
           (op) => op.outcome.type === 'ok' && op.outcome.epoch > taken.epoch && op.completeMs >= injectedMs,
         );
+  const outcome = await injected.verify?.();
+  const restored = await injected.restore?.().catch((error: unknown) => `NOT restored: ${String(error)}`);
   return {
     index,
     kind,
@@ -286,7 +288,7 @@ async function runFault(
     healedMs,
     healed,
     after,
-    outcome: await injected.verify?.(),
+    outcome: restored === undefined ? outcome : `${outcome ?? ''}; ${restored}`,
     failoverMs: firstAck === undefined ? undefined : firstAck.completeMs - injectedMs,
     error: undefined,
   };
