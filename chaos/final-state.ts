@@ -38,13 +38,23 @@ export async function collectFinal(node: ChaosNode, keys: number, timeoutMs: num
   const appliedSeq = BigInt(status.appliedSeq);
   const log: WatchEvent[] = [];
   const signal = AbortSignal.timeout(timeoutMs);
+  const startMs = Date.now();
+  /** Where each read started and how it ended, for a view that ends short. */
+  const reads: string[] = [];
   // A stream that is cut (or fails) is resumed after the last seq it gave, until the applied seq.
-  for (let attempt = 0; attempt < 20 && lastSeqOf(log) < appliedSeq && !signal.aborted; attempt++)
-    await readWatch(node.url, lastSeqOf(log) + 1n, log, {
+  for (let attempt = 0; attempt < 20 && lastSeqOf(log) < appliedSeq && !signal.aborted; attempt++) {
+    const from = lastSeqOf(log) + 1n;
+    const before = log.length;
+    await readWatch(node.url, from, log, {
       signal,
       idleMs: 20_000,
       until: (event) => event.kind === 'entry' && event.seq >= appliedSeq,
     });
+    const cut = log.slice(before).find((e) => e.kind === 'cut');
+    reads.push(
+      `from ${from}: ${log.length - before} lines, ${cut?.kind === 'cut' ? `cut ${cut.reason}` : 'no cut line'} at ${Date.now() - startMs} ms`,
+    );
+  }
   const { state, stateSeq } = await readState(node, keys, appliedSeq);
   const after = (await node.status()) ?? status;
   return {
@@ -55,6 +65,11 @@ export async function collectFinal(node: ChaosNode, keys: number, timeoutMs: num
     stateSeq,
     divergent: after.divergent,
     degraded: after.degraded,
+    ...(lastSeqOf(log) < appliedSeq
+      ? {
+          shortView: `${node.name}: final watch view ends at seq ${lastSeqOf(log)} of ${appliedSeq}${signal.aborted ? ` (${timeoutMs} ms passed)` : ''}; reads: ${reads.join('; ')}`,
+        }
+      : {}),
   };
 }
 

@@ -94,6 +94,8 @@ export interface NodeFinal {
   readonly stateSeq: bigint;
   readonly divergent: boolean;
   readonly degraded: boolean;
+  /** Set when `log` ends below appliedSeq: how its reads ended (cut reasons, attempts, time). */
+  readonly shortView?: string;
 }
 
 export interface History {

@@ -132,5 +132,6 @@ export function reportTable(report: ChaosReport): string {
     '',
     `appends: ${a.ok} ok, ${a.fail} fail, ${a.info} info (${a.recovered} recovered, ${a.absent} absent); reads: ${report.reads.ok} ok (${report.reads.valueChecked} values checked), ${report.reads.fail} fail`,
     `anomalies: ${anomalies.length === 0 ? 'none' : anomalies.join(', ')}`,
+    ...report.notes.map((note) => `note: ${note}`),
   ].join('\n');
 }

@@ -315,7 +315,9 @@ async function finish(
   const finals: NodeFinal[] = [];
   for (const node of cluster.nodes.values()) {
     try {
-      finals.push(await collectFinal(node, KEYS, 120_000));
+      const final = await collectFinal(node, KEYS, 120_000);
+      if (final.shortView !== undefined) notes.push(final.shortView);
+      finals.push(final);
     } catch (error) {
       notes.push(
         `final state of ${node.name} not collected: ${error instanceof Error ? error.message : String(error)}`,
