@@ -78,6 +78,8 @@ export const DEFAULT_ETCD_PREFIX = 'oplog';
 export const DEFAULT_ETCD_CALL_TIMEOUT_MS = 5_000;
 
 const SEQ_DIGITS = 20;
+/** Seqs one range read spans (see read()): the cost of a page is the keys in its window. */
+const READ_WINDOW_SEQS = 1_024n;
 /** etcd allows 128 operations per transaction (default --max-txn-ops); 2 are the head keys. */
 const TXN_RECORDS_MAX = 126;
 
@@ -288,45 +290,73 @@ export class EtcdLogStore implements LogStore {
       if (record.lastSeq >= fromSeq) startKey = candidate.key.toString();
     }
     while (delivered < limitRecords) {
+      // A window of seqs, not the rest of the log: etcd 3.4 walks a range's whole index
+      // (to count it) whatever its limit, so an open-ended page cost the rest of the log
+      // and reading a 100k-record log page by page was quadratic (~150 ms a page at
+      // the end of a 30-minute fault run). The log is contiguous: the next record
+      // starts at nextSeq, so it is in the window when it exists.
       const page = await this.call('etcd read', { fromSeq: nextSeq }, () =>
         this.client
           .getAll()
-          .inRange({ start: startKey, end: `${this.logPrefix}~` })
+          .inRange({ start: startKey, end: this.logKey(nextSeq + READ_WINDOW_SEQS) })
           .sort('Key', 'Ascend')
           .limit(Math.min(this.pageRecords, limitRecords - delivered))
           .exec(),
       );
+      if (page.kvs.length === 0) {
+        // Past the head: the end. Below it: records are missing (or retention removed them).
+        if (nextSeq > headSeq) break;
+        throw await this.missingAt(nextSeq, headSeq, startKey, first);
+      }
       for (const kv of page.kvs) {
         const record = this.verifyStored(kv, undefined);
-        if (first && record.firstSeq > nextSeq) {
-          if (nextSeq <= headSeq) {
-            // Below the first retained record (retention), or records missing in the
-            // middle of the log (deleted by hand, lost)? Only the first is truncation.
-            const before = await this.lastRecordAtOrBefore(nextSeq, 'etcd read');
-            if (before === undefined) throw new TruncatedError(nextSeq, record.firstSeq);
-            throw new CorruptStoreError(
-              kv.key.toString(),
-              nextSeq,
-              `records ${nextSeq}..${record.firstSeq - 1n} are missing from the log`,
-            );
-          }
+        if (record.firstSeq > nextSeq) {
+          if (first && nextSeq <= headSeq) throw await this.missingAt(nextSeq, headSeq, startKey, first);
+          throw new CorruptStoreError(kv.key.toString(), nextSeq, `record at ${record.firstSeq} skips ahead`);
         }
         first = false;
-        if (record.firstSeq > nextSeq)
-          throw new CorruptStoreError(kv.key.toString(), nextSeq, `record at ${record.firstSeq} skips ahead`);
         yield record;
         nextSeq = record.lastSeq + 1n;
         delivered++;
       }
-      if (page.kvs.length === 0 || !page.more) break;
       startKey = `${page.kvs.at(-1)!.key.toString()}\0`;
     }
-    if (delivered < limitRecords && nextSeq <= headSeq)
-      throw new CorruptStoreError(
+  }
+
+  /**
+   * Why no record starts at `nextSeq` (≤ the head): below the first retained record it
+   * is truncation (TruncatedError, for the first record of a read), otherwise records
+   * missing from the middle of the log. One open-ended lookup, on this error path only.
+   */
+  private async missingAt(
+    nextSeq: bigint,
+    headSeq: bigint,
+    startKey: string,
+    first: boolean,
+  ): Promise<Error> {
+    const after = await this.call('etcd read', { fromSeq: nextSeq }, () =>
+      this.client
+        .getAll()
+        .inRange({ start: startKey, end: `${this.logPrefix}~` })
+        .sort('Key', 'Ascend')
+        .limit(1)
+        .keys(),
+    );
+    const nextKey = after[0];
+    if (nextKey === undefined)
+      return new CorruptStoreError(
         this.logKey(nextSeq),
         nextSeq,
         `records ${nextSeq}..${headSeq} are missing from the log (its head is ${headSeq})`,
       );
+    const nextFirstSeq = BigInt(nextKey.slice(this.logPrefix.length));
+    if (first && (await this.lastRecordAtOrBefore(nextSeq, 'etcd read')) === undefined)
+      return new TruncatedError(nextSeq, nextFirstSeq);
+    return new CorruptStoreError(
+      nextKey,
+      nextSeq,
+      `records ${nextSeq}..${nextFirstSeq - 1n} are missing from the log`,
+    );
   }
 
   async head(): Promise<Head> {
@@ -451,14 +481,38 @@ export class EtcdLogStore implements LogStore {
     this.client.close();
   }
 
-  /** The stored record with the greatest firstSeq ≤ `seq`: the one covering it, if any. */
+  /**
+   * The stored record with the greatest firstSeq ≤ `seq`: the one covering it, if any.
+   * Looked for first among the {@link READ_WINDOW_SEQS} seqs up to `seq` (etcd 3.4 reads
+   * a descending range whole before it sorts and limits), then, when none starts there
+   * (a longer record, retention, an empty log), over the whole log below it.
+   */
   private async lastRecordAtOrBefore(seq: bigint, operation: string): Promise<IKeyValue | undefined> {
+    const end = `${this.logKey(seq)}\0`;
+    if (seq <= READ_WINDOW_SEQS) return this.lastRecordIn(this.logPrefix, end, operation, seq);
+    const windowStart = this.logKey(seq - READ_WINDOW_SEQS + 1n);
+    return (
+      (await this.lastRecordIn(windowStart, end, operation, seq)) ??
+      (await this.lastRecordIn(this.logPrefix, windowStart, operation, seq))
+    );
+  }
+
+  /** The record with the greatest key in [start, end): its key first (keys only), then the record. */
+  private async lastRecordIn(
+    start: string,
+    end: string,
+    operation: string,
+    seq: bigint,
+  ): Promise<IKeyValue | undefined> {
+    const keys = await this.call(operation, { seq }, () =>
+      this.client.getAll().inRange({ start, end }).sort('Key', 'Descend').limit(1).keys(),
+    );
+    const key = keys[0];
+    if (key === undefined) return undefined;
     const response = await this.call(operation, { seq }, () =>
       this.client
         .getAll()
-        .inRange({ start: this.logPrefix, end: `${this.logKey(seq)}\0` })
-        .sort('Key', 'Descend')
-        .limit(1)
+        .inRange({ start: key, end: `${key}\0` })
         .exec(),
     );
     return response.kvs[0];
