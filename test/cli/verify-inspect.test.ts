@@ -161,7 +161,7 @@ describeWithEtcd('oplog verify across etcd and Kafka (etcd)', (etcdEndpoint) => 
         '--cluster-id',
         clusterId,
       ]);
-      expect(code).toBe(0);
+      expect(code, lines.join('\n')).toBe(0);
       expect(lines[0]).toMatch(/^etcd: seq 1\.\.40 · \d+ records · 40 entries · epoch ≤ 1$/);
       expect(lines[1]).toBe(lines[0]!.replace('etcd', 'kafka'));
       expect(lines[2]).toMatch(/^etcd and kafka: \d+ shared records byte-identical$/);
